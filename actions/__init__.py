@@ -1,0 +1,1 @@
+"""rasa-sdk custom actions. Thin: they read the tracker and call ``bot.services``."""

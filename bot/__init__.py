@@ -1,0 +1,1 @@
+"""Kefu: the platform package (settings, database, services, hub, CLI)."""

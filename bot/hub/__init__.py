@@ -1,0 +1,1 @@
+"""The hub: channels in, conversation routing (bot ⇄ human), consoles and APIs out."""

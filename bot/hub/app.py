@@ -1,0 +1,66 @@
+"""The hub's app factory: ``create_app(settings)`` wires the database, Rasa client, router,
+channels and routes; start-up and clean-up hooks own every long-lived resource."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.db.session import Database
+from bot.hub import keys
+from bot.hub.errors import error_middleware
+from bot.hub.rasa_client import RasaClient
+from bot.hub.realtime import Realtime
+from bot.hub.router import ConversationRouter
+from bot.hub.routes import auth, chat, conversations, health, pages
+from bot.settings import Settings
+from channels import webchat
+from channels.webchat import WebChatAdapter
+
+log = logging.getLogger(__name__)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    resp = await handler(request)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    return resp
+
+
+def create_app(settings: Settings, db: Database | None = None) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, security_headers],
+                          client_max_size=256 * 1024)
+    app[keys.SETTINGS] = settings
+    app[keys.DB] = db or Database(settings.db_url())
+    app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    app[keys.REALTIME] = realtime = Realtime()
+    app[keys.ROUTER] = router = ConversationRouter(app[keys.DB], app[keys.RASA])
+    app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
+
+    async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> None:
+        if await realtime.push(sender_id, frame) == 0:
+            log.info("reply for conversation %s stored; customer %s is offline",
+                     conversation_id, sender_id)
+
+    router.register_channel(webchat.NAME, push_webchat)
+
+    for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes):
+        app.add_routes(table)
+    app.router.add_static("/static", pages.STATIC)
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        await app[keys.RASA].start()
+        resumed = await router.resume_unanswered()
+        if resumed:
+            log.info("resuming %d unanswered customer turns", resumed)
+        yield
+        await router.close()
+        await realtime.close_all()
+        await app[keys.RASA].close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,22 @@
+"""Typed application keys: every shared object the hub's handlers reach through ``request.app``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.db.session import Database
+    from bot.hub.rasa_client import RasaClient
+    from bot.hub.realtime import Realtime
+    from bot.hub.router import ConversationRouter
+    from bot.settings import Settings
+    from channels.webchat import WebChatAdapter
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[Database] = web.AppKey("db")
+RASA: web.AppKey[RasaClient] = web.AppKey("rasa")
+REALTIME: web.AppKey[Realtime] = web.AppKey("realtime")
+ROUTER: web.AppKey[ConversationRouter] = web.AppKey("router")
+WEBCHAT: web.AppKey[WebChatAdapter] = web.AppKey("webchat")

@@ -1,0 +1,148 @@
+"""Start and stop the platform's processes: Rasa (its own Python 3.10 environment), the action
+server and the hub (this environment). Used by ``bot.cli run`` and by the end-to-end tests."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+RASA_VENV = REPO_ROOT / ".venv-rasa"
+# Everything that changes what `rasa train` produces.
+TRAINING_INPUTS = ("config.yml", "bot/domain.yml", "nlu_data", "bot/nlu/use_featurizer.py",
+                   "requirements/rasa.lock")
+
+
+def training_fingerprint(root: Path = REPO_ROOT) -> str:
+    h = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        path = root / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def rasa_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": str(REPO_ROOT),
+        "KEFU_ACTION_PORT": str(settings.action_port),
+        "KEFU_TRACKER_DB": str(tracker_db),
+    })
+    return env
+
+
+def ensure_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
+    """Train the Rasa model when its inputs changed, and only then (cached by fingerprint)."""
+    out = settings.cache_dir / "rasa-models"
+    name = f"kefu-{training_fingerprint()}"
+    model = out / f"{name}.tar.gz"
+    if model.exists():
+        return model
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"Training the Rasa model ({name}); this takes a few minutes...", flush=True)
+    t0 = time.monotonic()
+    subprocess.run(
+        [str(rasa_venv / "bin" / "rasa"), "train", "--config", "config.yml",
+         "--domain", "bot/domain.yml", "--data", "nlu_data", "--out", str(out),
+         "--fixed-model-name", name],
+        cwd=REPO_ROOT, env=rasa_env(settings, settings.data_dir / "rasa_tracker.db"), check=True,
+    )
+    print(f"Trained in {time.monotonic() - t0:.0f} s: {model}", flush=True)
+    return model
+
+
+@dataclass
+class Stack:
+    """The running processes; ``stop()`` ends them all (also on Ctrl-C)."""
+
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / f"{name}.log"
+        self.logs[name] = path
+        fh = path.open("ab")
+        self.procs[name] = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=fh,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check_alive(self) -> None:
+        for name, p in self.procs.items():
+            if p.poll() is not None:
+                tail = self.logs[name].read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with code {p.returncode}:\n{tail}")
+
+    def stop(self, timeout: float = 15) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def wait_http(url: str, stack: Stack, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not become healthy at {url} within {timeout:.0f} s")
+
+
+def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
+                rasa_port: int = 5005, rasa_venv: Path = RASA_VENV,
+                python: str = sys.executable) -> Stack:
+    """Start Rasa, the action server and the hub, and wait until all three are healthy."""
+    log_dir = log_dir or settings.data_dir / "logs"
+    stack = Stack()
+    env = dict(os.environ)
+    env.update({f"KEFU_{k.upper()}": str(v) for k, v in {
+        "data_dir": settings.data_dir, "cache_dir": settings.cache_dir,
+        "database_url": settings.db_url(), "hub_port": settings.hub_port,
+        "hub_host": settings.hub_host, "rasa_url": settings.rasa_url,
+        "action_port": settings.action_port,
+    }.items()})
+    try:
+        stack.start("rasa", [str(rasa_venv / "bin" / "rasa"), "run", "--model", str(model),
+                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                             "--interface", "127.0.0.1", "--port", str(rasa_port)],
+                    rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
+        stack.start("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(settings.action_port)],
+                    {**env, "SANIC_HOST": "127.0.0.1"}, log_dir)
+        stack.start("hub", [python, "-m", "bot.cli", "hub"], env, log_dir)
+        wait_http(f"http://127.0.0.1:{settings.action_port}/health", stack, 120, "action server")
+        wait_http(f"http://127.0.0.1:{settings.hub_port}/health", stack, 60, "hub")
+        wait_http(f"{settings.rasa_url}/", stack, 300, "Rasa")
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

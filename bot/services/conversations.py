@@ -1,0 +1,234 @@
+"""Conversation store: find-or-open conversations, record turns idempotently, read transcripts.
+
+A customer turn is stored (state ``received``) before anything else happens, so an accepted
+message is never lost; replies are stored against it (``reply_to_id``) and the turn becomes
+``answered``. A retried delivery with the same ``client_message_id`` finds the stored turn and
+gets the stored replies instead of a second answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.db.models import Conversation, Customer, Handoff, Turn, utcnow
+
+ACTIVE = ("pending", "open", "snoozed")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    conversation_id: str
+    turn_id: int
+    duplicate: bool
+    status: str  # conversation status when the turn arrived
+    owner: str
+    customer_id: int | None
+
+
+def open_conversation(s: Session, channel: str, sender_id: str) -> Conversation:
+    """The sender's active conversation on this channel, or a new one (pending with the bot)."""
+    conv = s.scalar(
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.sender_id == sender_id,
+               Conversation.status.in_(ACTIVE))
+        .order_by(Conversation.created_at.desc()).limit(1)
+    )
+    if conv is None:
+        conv = Conversation(channel=channel, sender_id=sender_id, status="pending", owner="bot")
+        s.add(conv)
+        s.flush()
+    return conv
+
+
+def accept_customer_turn(
+    s: Session, channel: str, sender_id: str, text: str, language: str,
+    client_message_id: str | None = None, customer_id: int | None = None,
+) -> Accepted:
+    conv = open_conversation(s, channel, sender_id)
+    if client_message_id:
+        existing = s.scalar(select(Turn).where(
+            Turn.conversation_id == conv.id, Turn.client_message_id == client_message_id))
+        if existing is not None:
+            return Accepted(conv.id, existing.id, True, conv.status, conv.owner, conv.customer_id)
+    if customer_id is not None and conv.customer_id is None:
+        conv.customer_id = customer_id
+    turn = Turn(conversation_id=conv.id, role="customer", text=text, language=language,
+                client_message_id=client_message_id, state="received")
+    s.add(turn)
+    conv.language = language
+    conv.updated_at = utcnow()
+    try:
+        s.flush()
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race: treat this one as a retry.
+        s.rollback()
+        conv = open_conversation(s, channel, sender_id)
+        existing = s.scalar(select(Turn).where(
+            Turn.conversation_id == conv.id, Turn.client_message_id == client_message_id))
+        assert existing is not None
+        return Accepted(conv.id, existing.id, True, conv.status, conv.owner, conv.customer_id)
+    return Accepted(conv.id, turn.id, False, conv.status, conv.owner, conv.customer_id)
+
+
+def store_replies(
+    s: Session, turn_id: int, messages: list[dict[str, Any]], role: str = "bot",
+    state: str = "answered",
+) -> None:
+    turn = s.get(Turn, turn_id)
+    if turn is None:
+        return
+    for m in messages:
+        custom = m.get("custom") if isinstance(m.get("custom"), dict) else None
+        payload = {k: m[k] for k in ("buttons", "custom", "image") if m.get(k)}
+        sources = custom.get("sources") if custom else None
+        s.add(Turn(conversation_id=turn.conversation_id, role=role, text=m.get("text") or "",
+                   language=turn.language, reply_to_id=turn.id, payload=payload or None,
+                   sources=sources if isinstance(sources, list) else None))
+    turn.state = state
+    conv = s.get(Conversation, turn.conversation_id)
+    if conv is not None:
+        conv.updated_at = utcnow()
+
+
+def replies_to(s: Session, turn_id: int) -> list[dict[str, Any]]:
+    rows = s.scalars(select(Turn).where(Turn.reply_to_id == turn_id).order_by(Turn.id)).all()
+    return [message_dict(t) for t in rows]
+
+
+def turn_state(s: Session, turn_id: int) -> str | None:
+    turn = s.get(Turn, turn_id)
+    return turn.state if turn else None
+
+
+def unanswered_turns(s: Session) -> list[tuple[int, str, str, str, str | None]]:
+    """Customer turns accepted but never answered (hub stopped mid-turn): (turn, conv, ...)."""
+    rows = s.execute(
+        select(Turn.id, Conversation.id, Conversation.channel, Conversation.sender_id, Turn.text)
+        .join(Conversation, Turn.conversation_id == Conversation.id)
+        .where(Turn.role == "customer", Turn.state == "received", Conversation.owner == "bot")
+        .order_by(Turn.id)
+    ).all()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def record_nlu(
+    s: Session, turn_id: int, *, intent: str | None = None, confidence: float | None = None,
+    language: str | None = None, sentiment: tuple[str, float] | None = None,
+) -> bool:
+    turn = s.get(Turn, turn_id)
+    if turn is None or turn.role != "customer":
+        return False
+    if intent is not None:
+        turn.intent, turn.confidence = intent, confidence
+    if language is not None:
+        turn.language = language
+    if sentiment is not None:
+        turn.sentiment_label, turn.sentiment_score = sentiment
+    return True
+
+
+def link_customer(s: Session, conversation_id: str, customer_id: int) -> None:
+    conv = s.get(Conversation, conversation_id)
+    if conv is not None:
+        conv.customer_id = customer_id
+
+
+def message_dict(t: Turn) -> dict[str, Any]:
+    out: dict[str, Any] = {"text": t.text}
+    if t.payload:
+        out.update({k: v for k, v in t.payload.items() if k in ("buttons", "custom", "image")})
+    return out
+
+
+def _iso(dt: Any) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.isoformat()
+
+
+def _customer_dict(c: Customer | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"id": c.id, "name": c.name, "tier": c.tier}
+
+
+def conversation_detail(s: Session, conversation_id: str) -> dict[str, Any] | None:
+    conv = s.scalar(select(Conversation).where(Conversation.id == conversation_id).options(
+        selectinload(Conversation.turns), selectinload(Conversation.handoffs),
+        selectinload(Conversation.customer)))
+    if conv is None:
+        return None
+    return {
+        "id": conv.id, "channel": conv.channel, "sender_id": conv.sender_id,
+        "status": conv.status, "owner": conv.owner, "language": conv.language,
+        "customer": _customer_dict(conv.customer),
+        "created_at": _iso(conv.created_at), "updated_at": _iso(conv.updated_at),
+        "turns": [{
+            "id": t.id, "role": t.role, "text": t.text, "language": t.language,
+            "intent": t.intent, "confidence": t.confidence,
+            "sentiment": ({"label": t.sentiment_label, "score": t.sentiment_score}
+                          if t.sentiment_label else None),
+            "sources": t.sources or [], "state": t.state, "reply_to": t.reply_to_id,
+            "payload": t.payload, "created_at": _iso(t.created_at),
+        } for t in conv.turns],
+        "handoffs": [{"id": h.id, "reason": h.reason, "status": h.status,
+                      "priority": h.priority, "created_at": _iso(h.created_at),
+                      "claimed_at": _iso(h.claimed_at), "closed_at": _iso(h.closed_at)}
+                     for h in conv.handoffs],
+    }
+
+
+def list_conversations(s: Session, status: str | None = None, limit: int = 50) -> list[dict]:
+    q = select(Conversation).options(selectinload(Conversation.customer)).order_by(
+        Conversation.updated_at.desc()).limit(limit)
+    if status:
+        q = q.where(Conversation.status == status)
+    convs = s.scalars(q).all()
+    ids = [c.id for c in convs]
+    counts = dict(s.execute(select(Turn.conversation_id, func.count()).where(
+        Turn.conversation_id.in_(ids)).group_by(Turn.conversation_id)).all()) if ids else {}
+    last: dict[str, str] = {}
+    if ids:
+        latest = select(func.max(Turn.id)).where(Turn.conversation_id.in_(ids)).group_by(
+            Turn.conversation_id)
+        for cid, text in s.execute(select(Turn.conversation_id, Turn.text).where(
+                Turn.id.in_(latest))).all():
+            last[cid] = text
+    return [{
+        "id": c.id, "channel": c.channel, "sender_id": c.sender_id, "status": c.status,
+        "owner": c.owner, "language": c.language, "customer": _customer_dict(c.customer),
+        "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at),
+        "last_text": last.get(c.id, ""), "turn_count": counts.get(c.id, 0),
+    } for c in convs]
+
+
+def start_handoff(s: Session, conversation_id: str, reason: str, priority: float = 0.0) -> bool:
+    """Bot → human: the conversation becomes ``open`` with an agent owner and a queued handoff.
+
+    Returns False when it is already with a human (a second request adds nothing)."""
+    conv = s.get(Conversation, conversation_id)
+    if conv is None or conv.owner == "agent" or conv.status == "resolved":
+        return False
+    conv.status, conv.owner, conv.updated_at = "open", "agent", utcnow()
+    s.add(Handoff(conversation_id=conv.id, reason=reason[:200], status="queued",
+                  priority=priority))
+    s.add(Turn(conversation_id=conv.id, role="system", text=f"handoff: {reason}",
+               language=conv.language))
+    return True
+
+
+def handoff_reason(messages: list[dict[str, Any]]) -> str | None:
+    """The reason in a bot reply's handoff payload, if the reply asks for a human."""
+    for m in messages:
+        custom = m.get("custom")
+        if isinstance(custom, dict) and custom.get("handoff"):
+            return str(custom.get("reason") or "bot_request")
+    return None

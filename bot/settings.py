@@ -1,0 +1,66 @@
+"""Typed settings, read once at start-up from the environment (prefix ``KEFU_``) or ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+
+    # Runtime data (SQLite file, generated secrets, logs) lives here, outside version control.
+    data_dir: Path = REPO_ROOT / "var"
+    # Built models and venvs are cached outside the work tree so fresh clones reuse them.
+    cache_dir: Path = Path.home() / ".cache" / "kefu"
+    database_url: str = ""
+
+    hub_host: str = "127.0.0.1"
+    hub_port: int = 8000
+    public_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 30.0
+    action_port: int = 5055
+
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    token_ttl_s: int = 12 * 3600
+
+    max_message_chars: int = 2000
+    demo_seed: int = 42
+    demo_customers: int = 1000
+    demo_products: int = 200
+    demo_orders: int = 10_000
+
+    default_language: str = Field(default="en", pattern="^(en|zh)$")
+
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'kefu.db'}"
+
+    def hub_url(self) -> str:
+        return self.public_url or f"http://{self.hub_host}:{self.hub_port}"
+
+    def secret_key(self) -> str:
+        """JWT signing key: from the environment, else generated once and kept in data_dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Channel adapters: one per platform, each behind the ``ChannelAdapter`` interface."""

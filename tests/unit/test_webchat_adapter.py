@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from channels.base import InvalidPayload, PayloadTooLarge
+from channels.webchat import WebChatAdapter
+
+
+async def _push(sender: str, frame: dict) -> int:
+    return 0
+
+
+adapter = WebChatAdapter(max_chars=50, push=_push)
+
+
+def test_parses_a_valid_message_and_drops_unknown_metadata() -> None:
+    msg = adapter.parse(json.dumps({"sender": "abc-1", "text": " hi ", "client_message_id": "m1",
+                                    "metadata": {"locale": "zh-CN", "customer_id": 5}}).encode())
+    assert (msg.sender_id, msg.text, msg.client_message_id) == ("abc-1", "hi", "m1")
+    # identity can never be claimed by the client
+    assert msg.metadata == {"locale": "zh-CN"}
+
+
+@pytest.mark.parametrize("body", [
+    b"not json", b"[1, 2]", b'{"text": "hi"}', b'{"sender": "a b", "text": "hi"}',
+    b'{"sender": "a", "text": ""}', b'{"sender": "a", "text": 5}',
+    b'{"sender": "a", "text": "hi", "metadata": []}', b'\xff\xfe',
+    b'{"sender": "a", "text": "hi", "client_message_id": "../../x y"}',
+])
+def test_malformed_payloads_are_refused(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        adapter.parse(body)
+
+
+def test_oversized_text_is_refused() -> None:
+    with pytest.raises(PayloadTooLarge):
+        adapter.parse(json.dumps({"sender": "a", "text": "x" * 51}).encode())
