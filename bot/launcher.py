@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,9 +119,13 @@ def wait_http(url: str, stack: Stack, timeout: float, what: str) -> None:
 
 
 def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
-                rasa_port: int = 5005, rasa_venv: Path = RASA_VENV,
-                python: str = sys.executable) -> Stack:
-    """Start Rasa, the action server and the hub, and wait until all three are healthy."""
+                rasa_venv: Path = RASA_VENV, python: str = sys.executable,
+                before_rasa: Callable[[], None] | None = None) -> Stack:
+    """Start the action server and the hub, then Rasa, and wait until all three are healthy.
+
+    ``before_rasa`` runs once the hub is up and Rasa is not (tests use it to send a message
+    while Rasa is down)."""
+    rasa_port = int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0])
     log_dir = log_dir or settings.data_dir / "logs"
     stack = Stack()
     env = dict(os.environ)
@@ -128,19 +133,29 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
         "data_dir": settings.data_dir, "cache_dir": settings.cache_dir,
         "database_url": settings.db_url(), "hub_port": settings.hub_port,
         "hub_host": settings.hub_host, "rasa_url": settings.rasa_url,
-        "action_port": settings.action_port,
+        "action_port": settings.action_port, "reply_wait_s": settings.reply_wait_s,
     }.items()})
+    for secret, value in (("JWT_SECRET", settings.jwt_secret),
+                          ("ADMIN_PASSWORD", settings.admin_password)):
+        if value is not None:
+            env[f"KEFU_{secret}"] = value.get_secret_value()
+    rasa_cmd = [str(rasa_venv / "bin" / "rasa"), "run", "--model", str(model),
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--interface", "127.0.0.1", "--port", str(rasa_port)]
     try:
-        stack.start("rasa", [str(rasa_venv / "bin" / "rasa"), "run", "--model", str(model),
-                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                             "--interface", "127.0.0.1", "--port", str(rasa_port)],
-                    rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
+        if before_rasa is None:  # start Rasa first: it is the slowest to load
+            stack.start("rasa", rasa_cmd,
+                        rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
         stack.start("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(settings.action_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"}, log_dir)
         stack.start("hub", [python, "-m", "bot.cli", "hub"], env, log_dir)
         wait_http(f"http://127.0.0.1:{settings.action_port}/health", stack, 120, "action server")
         wait_http(f"http://127.0.0.1:{settings.hub_port}/health", stack, 60, "hub")
+        if before_rasa is not None:
+            before_rasa()
+            stack.start("rasa", rasa_cmd,
+                        rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
         wait_http(f"{settings.rasa_url}/", stack, 300, "Rasa")
     except BaseException:
         stack.stop()

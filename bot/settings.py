@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 30.0
+    # How long a chat request waits for its reply before answering "pending" (the reply is then
+    # pushed over the websocket / channel API, and a retry with the same id fetches it).
+    reply_wait_s: float = 25.0
     action_port: int = 5055
 
     admin_username: str = "admin"

