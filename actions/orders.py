@@ -75,12 +75,21 @@ class ValidateOrderForm(FormValidationAction):
 
     async def validate_contact(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        contact, order_id = _first(value), tracker.get_slot("order_id")
-        lang = language(tracker)
-        if not contact or not order_id:
+        order_id, lang = tracker.get_slot("order_id"), language(tracker)
+        # Every email/phone the extractors found in the message is a candidate: overlapping
+        # phone patterns can yield several readings of one number.
+        candidates = [c for c in dict.fromkeys(
+            [*(value if isinstance(value, list) else [value]),
+             *(e.get("value") for e in tracker.latest_message.get("entities") or []
+               if e.get("entity") in ("email", "phone"))]) if isinstance(c, str) and c.strip()]
+        if not candidates or not order_id:
             return {"contact": None}
         meta = metadata(tracker)
-        result = await asyncio.to_thread(_verify, int(order_id), contact, meta)
+        result = None
+        for contact in candidates:
+            result = await asyncio.to_thread(_verify, int(order_id), contact.strip(), meta)
+            if result is not None:
+                break
         if result is None:
             dispatcher.utter_message(text=t(M.VERIFY_FAILED, lang))
             return {"contact": None, "order_id": None}

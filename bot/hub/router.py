@@ -138,7 +138,8 @@ class ConversationRouter:
         delays = iter(self.retry_delays)
         while True:
             try:
-                return await self.rasa.send(conversation_id, text, metadata), "answered"
+                raw = await self.rasa.send(conversation_id, text, metadata)
+                return normalize(raw), "answered"
             except RasaUnavailable as e:
                 delay = next(delays, None)
                 if delay is None:
@@ -201,3 +202,13 @@ class ConversationRouter:
 def _locale_language(metadata: dict[str, Any]) -> str:
     locale = str(metadata.get("locale", "")).lower()
     return "zh" if locale.startswith("zh") else "en"
+
+
+def normalize(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rasa's REST output reduced to what channels render (drops ``recipient_id`` etc.)."""
+    out = []
+    for m in messages:
+        keep = {k: m[k] for k in ("text", "buttons", "custom", "image") if m.get(k)}
+        if keep:
+            out.append(keep)
+    return out

@@ -14,28 +14,28 @@ import os
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "nlu_heldout.csv"
 
 
-def prf(gold: List[str], pred: List[str]) -> Dict[str, Any]:
+def prf(gold: list[str], pred: list[str]) -> dict[str, Any]:
     labels = sorted(set(gold))
-    per: Dict[str, Dict[str, float]] = {}
+    per: dict[str, dict[str, float]] = {}
     for lab in labels:
-        tp = sum(1 for g, p in zip(gold, pred) if g == lab and p == lab)
-        fp = sum(1 for g, p in zip(gold, pred) if g != lab and p == lab)
-        fn = sum(1 for g, p in zip(gold, pred) if g == lab and p != lab)
+        tp = sum(1 for g, p in zip(gold, pred, strict=False) if g == lab and p == lab)
+        fp = sum(1 for g, p in zip(gold, pred, strict=False) if g != lab and p == lab)
+        fn = sum(1 for g, p in zip(gold, pred, strict=False) if g == lab and p != lab)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per[lab] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
-    accuracy = sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else 0.0
+    accuracy = sum(g == p for g, p in zip(gold, pred, strict=False)) / len(gold) if gold else 0.0
     macro_f1 = sum(v["f1"] for v in per.values()) / len(per) if per else 0.0
     return {"n": len(gold), "accuracy": accuracy, "macro_f1": macro_f1, "per_intent": per}
 
 
-async def predict(model: str, texts: List[str]) -> List[Tuple[str, float]]:
+async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
@@ -63,20 +63,21 @@ def main() -> None:
     # Below the fallback threshold the bot says it did not understand: for out_of_scope rows
     # that is a correct outcome, so nlu_fallback counts as out_of_scope.
     pred = ["out_of_scope" if p == "nlu_fallback" else p for p, _ in preds]
-    report: Dict[str, Any] = {"model": args.model, "data": str(args.data),
+    report: dict[str, Any] = {"model": args.model, "data": str(args.data),
                               "parse_ms": 1000 * elapsed / max(1, len(rows))}
-    by_lang: Dict[str, List[int]] = defaultdict(list)
+    by_lang: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         by_lang[r["language"]].append(i)
     for lang, idx in sorted(by_lang.items()):
         report[lang] = prf([rows[i]["intent"] for i in idx], [pred[i] for i in idx])
     report["all"] = prf([r["intent"] for r in rows], pred)
     report["confusions"] = Counter(
-        f"{r['intent']} -> {p}" for r, p in zip(rows, pred) if r["intent"] != p
+        f"{r['intent']} -> {p}" for r, p in zip(rows, pred, strict=False) if r["intent"] != p
     ).most_common(25)
     for key in [*sorted(by_lang), "all"]:
         m = report[key]
-        print(f"{key:>4}: n={m['n']:5d}  accuracy={m['accuracy']:.3f}  macro-F1={m['macro_f1']:.3f}")
+        print(f"{key:>4}: n={m['n']:5d}  accuracy={m['accuracy']:.3f}  "
+              f"macro-F1={m['macro_f1']:.3f}")
     print("most frequent confusions:")
     for pair, n in report["confusions"][:12]:
         print(f"  {n:3d}  {pair}")

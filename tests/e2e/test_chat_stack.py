@@ -170,7 +170,8 @@ def test_rasa_data_is_valid_and_test_stories_pass(stack: RunningStack, tmp_path)
     env = rasa_env(stack.settings, tmp_path / "tracker.db")
     rasa = str(RASA_VENV / "bin" / "rasa")
     validate = subprocess.run([rasa, "data", "validate", "--domain", "bot/domain.yml",
-                               "--data", "nlu_data", "--config", "config.yml", "--fail-on-warnings"],
+                               "--data", "nlu_data", "--config", "config.yml",
+                               "--fail-on-warnings"],
                               env=env, capture_output=True, text=True)
     assert validate.returncode == 0, validate.stdout[-3000:] + validate.stderr[-3000:]
     out = tmp_path / "results"
