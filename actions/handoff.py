@@ -11,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages as M
+from actions.knowledge import answer_from_kb
 from actions.runtime import language, t
 
 FALLBACKS_BEFORE_OFFER = 2
@@ -60,6 +61,9 @@ class ActionFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         lang, n = language(tracker), consecutive_fallbacks(tracker)
+        # The classifier was unsure, but the help centre may still know the answer.
+        if n < FALLBACKS_BEFORE_HANDOFF and await answer_from_kb(dispatcher, tracker):
+            return []
         if n >= FALLBACKS_BEFORE_HANDOFF:
             dispatcher.utter_message(text=t(M.HANDOFF, lang))
             dispatcher.utter_message(json_message={"handoff": True, "reason": "repeated_fallback"})

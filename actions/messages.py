@@ -82,3 +82,8 @@ RECOMMEND_NONE = {
     "en": "I couldn't find anything in stock that fits right now. A colleague can help you choose.",
     "zh": "暂时没有找到合适的有货商品，可以转人工客服帮您挑选。",
 }
+KB_SOURCE = {"en": "Source: [{title}]({url})", "zh": "来源：[{title}]({url})"}
+KB_NO_ANSWER = {
+    "en": "I couldn't find an answer to that in our help centre, and I'd rather not guess. Would you like me to connect you with a person?",
+    "zh": "抱歉，帮助中心里没有找到这个问题的答案，我不想乱说。需要为您转接人工客服吗？",
+}

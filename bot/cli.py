@@ -5,6 +5,7 @@
   hub       serve the hub (used by ``run``)
   run       all of the above, then start Rasa, the action server and the hub
   user      create a staff user (admin, agent or editor)
+  kb        knowledge base: import, export, rebuild, query, build, eval
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 
 from sqlalchemy import func, select
 
+from bot import cli_kb
+from bot.cli_kb import ensure_kb
 from bot.db.migrate import upgrade
 from bot.db.models import Customer
 from bot.db.session import Database
@@ -40,6 +43,7 @@ def init(settings: Settings, *, demo: bool = True) -> str | None:
             counts = generate(db, DemoSize(settings.demo_customers, settings.demo_products,
                                            settings.demo_orders), seed=settings.demo_seed)
             print("  " + ", ".join(f"{v} {k}" for k, v in counts.items()), flush=True)
+        ensure_kb(settings, db)
         with db.session() as s:
             pw = settings.admin_password.get_secret_value() if settings.admin_password else None
             return ensure_admin(s, settings.admin_username, pw)
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("train")
     sub.add_parser("hub")
     sub.add_parser("run")
+    cli_kb.add_parser(sub)
     u = sub.add_parser("user")
     u.add_argument("username")
     u.add_argument("password")
@@ -132,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_hub(settings)
     elif args.cmd == "run":
         cmd_run(settings)
+    elif args.cmd == "kb":
+        cli_kb.run(settings, args)
     elif args.cmd == "user":
         cmd_user(settings, args.username, args.password, args.role)
 

@@ -42,12 +42,24 @@ class Settings(BaseSettings):
     demo_products: int = 200
     demo_orders: int = 10_000
 
+    # Knowledge base: embedder spec ("use", "e5" or "hf:<name or path>"), where the FAISS
+    # index versions live (default: <data_dir>/kb-index), the answer threshold (cosine,
+    # calibrated with `python -m bot.cli kb eval`), and the size above which the index is IVF.
+    kb_embedder: str = "use"
+    kb_index_dir: Path | None = None
+    kb_threshold: float = 0.45
+    kb_approx_threshold: int = 20_000
+    kb_articles_dir: Path = REPO_ROOT / "knowledge" / "articles"
+
     default_language: str = Field(default="en", pattern="^(en|zh)$")
 
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'kefu.db'}"
+
+    def kb_index_path(self) -> Path:
+        return self.kb_index_dir or self.data_dir / "kb-index"
 
     def hub_url(self) -> str:
         return self.public_url or f"http://{self.hub_host}:{self.hub_port}"

@@ -245,3 +245,56 @@ class Handoff(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
+
+
+class KbArticle(Base):
+    """One help article in one language. Its content lives in revisions: the latest is what
+    editors see, ``published_revision`` is what the bot answers from."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (UniqueConstraint("slug", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(8))
+    latest_revision: Mapped[int] = mapped_column(Integer, default=0)
+    published_revision: Mapped[int | None] = mapped_column(Integer)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+
+    revisions: Mapped[list[KbRevision]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", order_by="KbRevision.revision"
+    )
+
+
+class KbRevision(Base):
+    __tablename__ = "kb_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    author: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(16))  # create, edit, publish, rollback, delete
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    article: Mapped[KbArticle] = relationship(back_populates="revisions")
+
+
+class KbGap(Base):
+    """A customer question the knowledge base could not answer (for editors)."""
+
+    __tablename__ = "kb_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    best_score: Mapped[float] = mapped_column(Float)
+    conversation_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 index=True)

@@ -4,6 +4,7 @@ channels and routes; start-up and clean-up hooks own every long-lived resource."
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -14,10 +15,13 @@ from bot.hub.errors import error_middleware
 from bot.hub.rasa_client import RasaClient
 from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
-from bot.hub.routes import auth, chat, conversations, health, pages
+from bot.hub.routes import auth, chat, conversations, health, kb, pages
+from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
 from channels import webchat
 from channels.webchat import WebChatAdapter
+from knowledge.embedders import make_embedder
+from knowledge.retriever import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,13 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
                      conversation_id, sender_id)
 
     router.register_channel(webchat.NAME, push_webchat)
+    app[keys.KB_INDEXER] = KbIndexer(app[keys.DB], IndexStore(settings.kb_index_path()),
+                                     make_embedder(settings.kb_embedder),
+                                     settings.kb_approx_threshold)
+    app[keys.INDEX_WRITER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-index")
 
-    for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes):
+    for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,
+                  kb.routes):
         app.add_routes(table)
     app.router.add_static("/static", pages.STATIC)
 
@@ -59,6 +68,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         if resumed:
             log.info("resuming %d unanswered customer turns", resumed)
         yield
+        app[keys.INDEX_WRITER].shutdown(wait=True)
         await router.close()
         await realtime.close_all()
         await app[keys.RASA].close()

@@ -27,6 +27,11 @@ async def console_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "console.html")
 
 
+@routes.get("/editor")
+async def editor_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "editor.html")
+
+
 @routes.get("/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(yaml.safe_load(OPENAPI.read_text(encoding="utf-8")))

@@ -1,0 +1,207 @@
+"""Knowledge-base editor API (editors and admins) and the public help pages the bot cites.
+
+Every published change is re-indexed at once on the hub's single index-writer thread; the
+action servers pick up the new index version on their next question."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.hub import keys
+from bot.hub.errors import BadRequest, Conflict, NotFound
+from bot.hub.security import require
+from bot.services import kb
+from knowledge.articles import LANGUAGES, ArticleError
+
+routes = web.RouteTableDef()
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadRequest("body is not valid JSON") from e
+    if not isinstance(data, dict):
+        raise BadRequest("expected a JSON object")
+    return data
+
+
+def _str_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in (p.strip() for p in value.split(",")) if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"'{field}' must be a list of strings")
+    return value
+
+
+def _draft(data: dict[str, Any]) -> kb.Draft:
+    title, body = data.get("title"), data.get("body")
+    if not isinstance(title, str) or not isinstance(body, str):
+        raise BadRequest("'title' and 'body' are required strings")
+    return kb.Draft(title, body, _str_list(data.get("tags"), "tags"),
+                    _str_list(data.get("categories"), "categories"))
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+    return value
+
+
+async def _run(request: web.Request, fn: Any, *args: Any) -> Any:
+    db = request.app[keys.DB]
+
+    def work() -> Any:
+        with db.session() as s:
+            return fn(s, *args)
+
+    try:
+        return await asyncio.to_thread(work)
+    except kb.KbNotFound as e:
+        raise NotFound(str(e)) from e
+    except kb.KbConflict as e:
+        raise Conflict(str(e)) from e
+    except ArticleError as e:
+        raise BadRequest(str(e)) from e
+
+
+async def _reindex(request: web.Request, slug: str, language: str) -> None:
+    indexer = request.app[keys.KB_INDEXER]
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(request.app[keys.INDEX_WRITER], indexer.update, slug, language)
+
+
+async def _detail(request: web.Request, slug: str, language: str) -> dict[str, Any]:
+    return await _run(request, kb.detail, slug, language)
+
+
+@routes.get("/api/kb/articles")
+async def list_articles(request: web.Request) -> web.Response:
+    require(request, "editor")
+    language = request.query.get("language") or None
+    if language is not None:
+        _language(language)
+    rows = await _run(request, kb.listing, request.query.get("q"), language)
+    return web.json_response({"articles": rows})
+
+
+@routes.post("/api/kb/articles")
+async def create_article(request: web.Request) -> web.Response:
+    p = require(request, "editor")
+    data = await _json(request)
+    slug, language = data.get("slug"), data.get("language")
+    if not isinstance(slug, str) or not isinstance(language, str):
+        raise BadRequest("'slug' and 'language' are required strings")
+    _language(language)
+    publish = bool(data.get("publish"))
+    await _run(request, kb.create, slug, language, _draft(data), p.username, publish)
+    if publish:
+        await _reindex(request, slug, language)
+    return web.json_response(await _detail(request, slug, language), status=201)
+
+
+@routes.get("/api/kb/articles/{slug}/{language}")
+async def get_article(request: web.Request) -> web.Response:
+    require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    return web.json_response(await _detail(request, slug, language))
+
+
+@routes.put("/api/kb/articles/{slug}/{language}")
+async def update_article(request: web.Request) -> web.Response:
+    p = require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    data = await _json(request)
+    publish = bool(data.get("publish"))
+    await _run(request, kb.update, slug, language, _draft(data), p.username, publish)
+    if publish:
+        await _reindex(request, slug, language)
+    return web.json_response(await _detail(request, slug, language))
+
+
+@routes.post("/api/kb/articles/{slug}/{language}/publish")
+async def publish_article(request: web.Request) -> web.Response:
+    p = require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    await _run(request, kb.publish, slug, language, p.username)
+    await _reindex(request, slug, language)
+    return web.json_response(await _detail(request, slug, language))
+
+
+@routes.post("/api/kb/articles/{slug}/{language}/rollback")
+async def rollback_article(request: web.Request) -> web.Response:
+    p = require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    revision = (await _json(request)).get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise BadRequest("'revision' must be an integer")
+    await _run(request, kb.rollback, slug, language, revision, p.username)
+    await _reindex(request, slug, language)
+    return web.json_response(await _detail(request, slug, language))
+
+
+@routes.delete("/api/kb/articles/{slug}/{language}")
+async def delete_article(request: web.Request) -> web.Response:
+    p = require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    await _run(request, kb.delete, slug, language, p.username)
+    await _reindex(request, slug, language)
+    return web.Response(status=204)
+
+
+@routes.get("/api/kb/articles/{slug}/{language}/revisions/{revision}")
+async def get_revision(request: web.Request) -> web.Response:
+    require(request, "editor")
+    slug, language = request.match_info["slug"], _language(request.match_info["language"])
+    try:
+        revision = int(request.match_info["revision"])
+    except ValueError as e:
+        raise BadRequest("revision must be an integer") from e
+    return web.json_response(await _run(request, kb.get_revision, slug, language, revision))
+
+
+@routes.get("/api/kb/gaps")
+async def list_gaps(request: web.Request) -> web.Response:
+    require(request, "editor", "agent")
+    try:
+        limit = min(max(int(request.query.get("limit", "50")), 1), 500)
+    except ValueError as e:
+        raise BadRequest("limit must be an integer") from e
+    return web.json_response({"gaps": await _run(request, kb.gaps, limit)})
+
+
+@routes.post("/api/kb/reindex")
+async def reindex(request: web.Request) -> web.Response:
+    require(request, "admin")
+    loop = asyncio.get_running_loop()
+    version = await loop.run_in_executor(request.app[keys.INDEX_WRITER],
+                                         request.app[keys.KB_INDEXER].rebuild)
+    return web.json_response({"version": version})
+
+
+@routes.get("/help/{slug}")
+async def help_page(request: web.Request) -> web.Response:
+    """The public article a bot answer cites (published revision only)."""
+    slug = request.match_info["slug"]
+    language = request.query.get("lang", "en")
+    if language not in LANGUAGES:
+        language = "en"
+    articles = await _run(request, kb.published_articles, slug, language)
+    if not articles:
+        raise web.HTTPNotFound(text="No such article")
+    a = articles[0]
+    page = (f"<!doctype html><html lang='{a.language}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(a.title)}</title><link rel='stylesheet' "
+            "href='/static/kefu.css'></head><body class='help-page'><main "
+            "style='max-width:720px;margin:2rem auto;padding:0 1rem;line-height:1.6'>"
+            f"<h1>{html.escape(a.title)}</h1><div style='white-space:pre-wrap'>"
+            f"{html.escape(a.body)}</div></main></body></html>")
+    return web.Response(text=page, content_type="text/html")

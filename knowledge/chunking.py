@@ -1,0 +1,57 @@
+"""Split articles into retrieval chunks: paragraphs packed up to a size, each chunk prefixed
+with the article title so that it stands on its own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.articles import Article
+
+
+@dataclass(frozen=True)
+class Chunk:
+    slug: str
+    language: str
+    title: str
+    position: int
+    text: str  # what is shown to a customer
+    embed_text: str  # what is embedded: title + text
+
+
+def _blocks(body: str) -> list[str]:
+    """Paragraphs; a heading sticks to the paragraph after it."""
+    blocks, pending = [], ""
+    for para in re.split(r"\n\s*\n", body.strip()):
+        para = para.strip()
+        if not para:
+            continue
+        if para.startswith("#") and "\n" not in para:
+            pending = f"{pending}\n{para}".strip()
+            continue
+        blocks.append(f"{pending}\n{para}".strip() if pending else para)
+        pending = ""
+    if pending:
+        blocks.append(pending)
+    return blocks
+
+
+def chunk(article: Article, max_chars: int = 700) -> list[Chunk]:
+    parts: list[str] = []
+    current = ""
+    for block in _blocks(article.body):
+        if current and len(current) + len(block) + 2 > max_chars:
+            parts.append(current)
+            current = block
+        else:
+            current = f"{current}\n\n{block}" if current else block
+    if current:
+        parts.append(current)
+    return [Chunk(article.slug, article.language, article.title, i, text,
+                  f"{article.title}\n{_plain(text)}") for i, text in enumerate(parts)]
+
+
+def _plain(md: str) -> str:
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", md)
+    text = re.sub(r"[#*_`>|]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,110 @@
+"""Retrieval evaluation: hit@1, hit@5 and MRR per language and question kind, refusals of
+out-of-scope questions, and the threshold that best separates answerable from not.
+
+``python -m bot.cli kb eval [--embedder use,e5,hf:PATH] [--questions CSV] [--out JSON]``
+builds a throwaway index from the bundled articles for each embedder (or uses ``--index-dir``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from knowledge.articles import load_folder
+from knowledge.embedders import make_embedder
+from knowledge.retriever import IndexStore, KnowledgeIndex, Retriever
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "kb_questions.csv"
+
+
+def load_questions(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _rank_metrics(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks) or 1
+    return {"n": len(ranks),
+            "hit@1": sum(1 for r in ranks if r == 1) / n,
+            "hit@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+            "mrr": sum(1 / r for r in ranks if r is not None) / n}
+
+
+def evaluate(retriever: Retriever, questions: list[dict[str, str]],
+             threshold: float) -> dict[str, Any]:
+    t0 = time.monotonic()
+    rows = []
+    for q in questions:
+        ranked = retriever.ranked_articles(q["question"], k=30)
+        slugs = [s for s, _ in ranked]
+        gold = q.get("article_id") or ""
+        rank = slugs.index(gold) + 1 if gold in slugs else None
+        rows.append({**q, "rank": rank, "top": slugs[0] if slugs else None,
+                     "score": ranked[0][1] if ranked else 0.0})
+    elapsed = time.monotonic() - t0
+    answerable = [r for r in rows if r.get("article_id")]
+    oos = [r for r in rows if not r.get("article_id")]
+    report: dict[str, Any] = {"ms_per_question": 1000 * elapsed / max(1, len(rows))}
+    report["all"] = _rank_metrics([r["rank"] for r in answerable])
+    groups: dict[str, list[int | None]] = defaultdict(list)
+    for r in answerable:
+        groups[f"language={r['language']}"].append(r["rank"])
+        groups[f"kind={r.get('kind', '')}"].append(r["rank"])
+    report["groups"] = {k: _rank_metrics(v) for k, v in sorted(groups.items())}
+
+    def outcome(th: float) -> dict[str, float]:
+        correct = sum(1 for r in answerable if r["score"] >= th and r["rank"] == 1)
+        wrong = sum(1 for r in answerable if r["score"] >= th and r["rank"] != 1)
+        refused_ok = sum(1 for r in oos if r["score"] < th)
+        return {"threshold": th, "answered_correctly": correct / max(1, len(answerable)),
+                "answered_wrongly": wrong / max(1, len(answerable)),
+                "oos_refused": refused_ok / max(1, len(oos)),
+                "oos_refused_count": refused_ok, "oos_total": len(oos),
+                "utility": (correct + refused_ok - wrong) / max(1, len(rows))}
+
+    sweep = [outcome(round(0.2 + 0.01 * i, 2)) for i in range(61)]
+    report["at_threshold"] = outcome(threshold)
+    report["best_threshold"] = max(sweep, key=lambda o: o["utility"])
+    report["misses"] = [{"question": r["question"], "gold": r["article_id"], "top": r["top"],
+                         "rank": r["rank"]} for r in answerable if r["rank"] != 1][:40]
+    return report
+
+
+def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
+    questions = load_questions(args.questions or DEFAULT_QUESTIONS)
+    threshold = args.threshold if args.threshold is not None else settings.kb_threshold
+    specs = (args.embedder or settings.kb_embedder).split(",")
+    results = {}
+    for spec in specs:
+        embedder = make_embedder(spec)
+        if args.index_dir:
+            store = IndexStore(args.index_dir)
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="kefu-kbeval-"))
+            store = IndexStore(tmp)
+            t0 = time.monotonic()
+            store.publish(KnowledgeIndex.build(load_folder(settings.kb_articles_dir), embedder))
+            print(f"[{spec}] index built in {time.monotonic() - t0:.1f} s")
+        report = evaluate(Retriever(store, embedder, threshold), questions, threshold)
+        results[spec] = report
+        a, t, b = report["all"], report["at_threshold"], report["best_threshold"]
+        print(f"[{spec}] n={a['n']} hit@1={a['hit@1']:.3f} hit@5={a['hit@5']:.3f} "
+              f"MRR={a['mrr']:.3f}  ({report['ms_per_question']:.1f} ms/question)")
+        for name, g in report["groups"].items():
+            print(f"    {name:<22} n={g['n']:3d} hit@1={g['hit@1']:.3f} hit@5={g['hit@5']:.3f} "
+                  f"MRR={g['mrr']:.3f}")
+        print(f"    threshold {t['threshold']:.2f}: answered correctly "
+              f"{t['answered_correctly']:.3f}, wrongly {t['answered_wrongly']:.3f}; "
+              f"out-of-scope refused {t['oos_refused_count']}/{t['oos_total']}")
+        print(f"    best threshold {b['threshold']:.2f}: correct {b['answered_correctly']:.3f}, "
+              f"wrong {b['answered_wrongly']:.3f}, refused {b['oos_refused_count']}/"
+              f"{b['oos_total']}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
