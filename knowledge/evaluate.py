@@ -68,7 +68,7 @@ def evaluate(retriever: Retriever, questions: list[dict[str, str]],
                 "oos_refused_count": refused_ok, "oos_total": len(oos),
                 "utility": (correct + refused_ok - wrong) / max(1, len(rows))}
 
-    sweep = [outcome(round(0.2 + 0.01 * i, 2)) for i in range(61)]
+    sweep = [outcome(round(0.2 + 0.005 * i, 3)) for i in range(155)]
     report["at_threshold"] = outcome(threshold)
     report["best_threshold"] = max(sweep, key=lambda o: o["utility"])
     report["misses"] = [{"question": r["question"], "gold": r["article_id"], "top": r["top"],

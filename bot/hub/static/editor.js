@@ -166,7 +166,7 @@
         continue;
       }
 
-      if (RE_LIST.test(line)) { i = renderList(lines, i, depth, frag); continue; }
+      if (RE_LIST.test(line)) { i = renderMdList(lines, i, depth, frag); continue; }
 
       // Paragraph: runs until a blank line or the start of another block.
       var para = [];
@@ -188,7 +188,7 @@
     }).join('');
   }
 
-  function renderList(lines, i, depth, frag) {
+  function renderMdList(lines, i, depth, frag) {
     var n = lines.length;
     var m = RE_LIST.exec(lines[i]);
     var baseIndent = m[1].length;
@@ -1190,7 +1190,7 @@
   btnPublish.addEventListener('click', publishCurrent);
   btnDelete.addEventListener('click', deleteCurrent);
   document.addEventListener('keydown', function (e) {
-    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 's' || e.key === 'S') && current && !editorEl.hidden) {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 's' || e.key === 'S') && current && !editorEl.hidden && !app.hidden) {
       e.preventDefault();
       save(false);
     }

@@ -28,8 +28,11 @@ def test_parse_and_dump_round_trip() -> None:
     assert parse(dump(a)) == a
 
 
-@pytest.mark.parametrize("bad", ["no front matter", "---\nid: Bad Slug\nlanguage: en\n"
-                                 "title: x\n---\nbody", "---\nid: x\nlanguage: fr\ntitle: x\n---\nb"])
+@pytest.mark.parametrize("bad", [
+    "no front matter",
+    "---\nid: Bad Slug\nlanguage: en\ntitle: x\n---\nbody",
+    "---\nid: x\nlanguage: fr\ntitle: x\n---\nb",
+])
 def test_invalid_articles_are_refused(bad: str) -> None:
     with pytest.raises(ArticleError):
         parse(bad)
