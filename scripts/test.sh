@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/ensure_postgres.sh
+scripts/ensure_chromium.sh
 echo "==> ruff"
 .venv-app/bin/python -m ruff check .
 echo "==> pytest"

@@ -15,7 +15,7 @@ from bot.hub.errors import error_middleware
 from bot.hub.rasa_client import RasaClient
 from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
-from bot.hub.routes import auth, chat, conversations, health, kb, pages
+from bot.hub.routes import auth, chat, console, conversations, health, kb, pages
 from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
 from channels import webchat
@@ -42,14 +42,17 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.DB] = db or Database(settings.db_url())
     app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     app[keys.REALTIME] = realtime = Realtime()
-    app[keys.ROUTER] = router = ConversationRouter(app[keys.DB], app[keys.RASA],
-                                                          reply_wait_s=settings.reply_wait_s)
+    app[keys.ROUTER] = router = ConversationRouter(
+        app[keys.DB], app[keys.RASA], reply_wait_s=settings.reply_wait_s,
+        staff_notifier=realtime.broadcast_staff)
     app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
 
-    async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> None:
+    async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> bool:
         if await realtime.push(sender_id, frame) == 0:
-            log.info("reply for conversation %s stored; customer %s is offline",
+            log.info("message for conversation %s stored; customer %s is offline",
                      conversation_id, sender_id)
+            return False
+        return True
 
     router.register_channel(webchat.NAME, push_webchat)
     app[keys.KB_INDEXER] = KbIndexer(app[keys.DB], IndexStore(settings.kb_index_path()),
@@ -58,7 +61,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.INDEX_WRITER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-index")
 
     for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,
-                  kb.routes):
+                  console.routes, kb.routes):
         app.add_routes(table)
     app.router.add_static("/static", pages.STATIC)
 

@@ -14,6 +14,24 @@ log = logging.getLogger(__name__)
 class Realtime:
     def __init__(self) -> None:
         self._customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._staff: set[web.WebSocketResponse] = set()
+
+    def add_staff(self, ws: web.WebSocketResponse) -> None:
+        self._staff.add(ws)
+
+    def remove_staff(self, ws: web.WebSocketResponse) -> None:
+        self._staff.discard(ws)
+
+    async def broadcast_staff(self, frame: dict[str, Any]) -> int:
+        """Tell every open console (agents are notified of handoffs at once)."""
+        sent = 0
+        for ws in list(self._staff):
+            try:
+                await ws.send_json(frame)
+                sent += 1
+            except (ConnectionError, RuntimeError):
+                self._staff.discard(ws)
+        return sent
 
     def add(self, sender_id: str, ws: web.WebSocketResponse) -> None:
         self._customers[sender_id].add(ws)
@@ -38,6 +56,8 @@ class Realtime:
         return sent
 
     async def close_all(self) -> None:
+        for ws in list(self._staff):
+            await ws.close()
         for sockets in list(self._customers.values()):
             for ws in list(sockets):
                 await ws.close()

@@ -17,9 +17,11 @@ from typing import Any
 
 from bot.db.models import Turn
 from bot.db.session import Database
+from bot.hub.handoff import HandoffStarted, after_bot_turn
 from bot.hub.rasa_client import RasaClient, RasaFailed, RasaUnavailable
 from bot.services import conversations as convs
 from bot.services import crm
+from bot.services.escalation import Policy
 from bot.services.language import detect_language
 from channels.base import IncomingMessage
 
@@ -31,7 +33,7 @@ APOLOGY = {
 }
 
 # channel -> delivery of messages produced after the request that carried the turn returned
-Deliver = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+Deliver = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
 
 
 @dataclass
@@ -44,8 +46,13 @@ class Reply:
 
 class ConversationRouter:
     def __init__(self, db: Database, rasa: RasaClient, *, reply_wait_s: float = 25.0,
-                 retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30, 60)) -> None:
+                 retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30, 60),
+                 policy: Policy | None = None,
+                 staff_notifier: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+                 ) -> None:
         self.db = db
+        self.policy = policy or Policy()
+        self.staff_notifier = staff_notifier
         self.rasa = rasa
         self.reply_wait_s = reply_wait_s
         self.retry_delays = retry_delays
@@ -55,6 +62,10 @@ class ConversationRouter:
         self._deliverers: dict[str, Deliver] = {}
         # turns whose request stopped waiting: their reply must be pushed through the channel
         self._late: set[int] = set()
+
+    async def _notify_staff(self, frame: dict[str, Any]) -> None:
+        if self.staff_notifier is not None:
+            await self.staff_notifier(frame)
 
     def register_channel(self, channel: str, deliver: Deliver) -> None:
         """How to reach a channel's customer later (replies to turns answered in background)."""
@@ -66,8 +77,12 @@ class ConversationRouter:
         if acc.duplicate:
             return await self._replay(acc)
         if acc.owner == "agent":
-            log.info("conversation %s is with an agent; turn %s queued for the console",
+            log.info("conversation %s is with an agent; turn %s goes to the console",
                      acc.conversation_id, acc.turn_id)
+            await self._notify_staff({"type": "turn_created",
+                                      "conversation_id": acc.conversation_id,
+                                      "turn": {"id": acc.turn_id, "role": "customer",
+                                               "text": msg.text, "language": language}})
             return Reply(acc.conversation_id, [], "with_agent", acc.turn_id)
         fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._inflight[acc.turn_id] = fut
@@ -118,7 +133,11 @@ class ConversationRouter:
         try:
             async with lock:
                 messages, state = await self._ask_rasa(conversation_id, text, metadata, language)
-                await asyncio.to_thread(self._store, turn_id, messages, state)
+                started = await asyncio.to_thread(self._store, turn_id, messages, state)
+            if started is not None:
+                messages = [*messages, started.notice]
+                await self._notify_staff({"type": "handoff_created",
+                                          "handoff": started.handoff})
             reply = Reply(conversation_id, messages, state, turn_id)
         except asyncio.CancelledError:
             raise
@@ -154,15 +173,35 @@ class ConversationRouter:
                 log.error("Rasa failed on conversation %s: %s", conversation_id, e)
                 return [{"text": APOLOGY[language]}], "failed"
 
-    def _store(self, turn_id: int, messages: list[dict[str, Any]], state: str) -> None:
+    def _store(self, turn_id: int, messages: list[dict[str, Any]],
+               state: str) -> HandoffStarted | None:
         with self.db.session() as s:
             convs.store_replies(s, turn_id, messages, role="bot", state=state)
-            reason = convs.handoff_reason(messages)
-            if reason is not None:
-                turn = s.get(Turn, turn_id)
-                if turn is not None and convs.start_handoff(s, turn.conversation_id, reason):
-                    log.info("conversation %s handed to a human: %s", turn.conversation_id,
-                             reason)
+            turn = s.get(Turn, turn_id)
+            if turn is None or state != "answered":
+                return None
+            started = after_bot_turn(s, turn.conversation_id, messages, self.policy)
+            if started is not None:
+                convs.store_replies(s, turn_id, [started.notice], role="bot", state=state)
+                log.info("conversation %s handed to a person: %s", turn.conversation_id,
+                         started.handoff.get("reason"))
+            return started
+
+    async def deliver_agent(self, channel: str, sender_id: str, conversation_id: str,
+                            messages: list[dict[str, Any]]) -> str:
+        """An agent's reply, out through the customer's own channel: ``delivered``,
+        ``queued`` (stored; the customer is offline) or ``failed``."""
+        deliver = self._deliverers.get(channel)
+        if deliver is None:
+            return "failed"
+        try:
+            sent = await deliver(sender_id, conversation_id, {
+                "type": "agent_message", "conversation_id": conversation_id,
+                "messages": messages})
+        except Exception:
+            log.exception("delivery to %s on %s failed", sender_id, channel)
+            return "failed"
+        return "delivered" if sent else "queued"
 
     async def _deliver_late(self, channel: str, sender_id: str, reply: Reply) -> None:
         deliver = self._deliverers.get(channel)

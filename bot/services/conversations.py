@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.db.models import Conversation, Customer, Handoff, Turn, utcnow
+from bot.db.models import Conversation, Customer, Handoff, Turn, User, utcnow
 
 ACTIVE = ("pending", "open", "snoozed")
 
@@ -166,9 +166,11 @@ def conversation_detail(s: Session, conversation_id: str) -> dict[str, Any] | No
         selectinload(Conversation.customer)))
     if conv is None:
         return None
+    assignee = s.get(User, conv.assignee_id) if conv.assignee_id else None
     return {
         "id": conv.id, "channel": conv.channel, "sender_id": conv.sender_id,
         "status": conv.status, "owner": conv.owner, "language": conv.language,
+        "assignee": {"id": assignee.id, "username": assignee.username} if assignee else None,
         "customer": _customer_dict(conv.customer),
         "created_at": _iso(conv.created_at), "updated_at": _iso(conv.updated_at),
         "turns": [{
@@ -232,3 +234,104 @@ def handoff_reason(messages: list[dict[str, Any]]) -> str | None:
         if isinstance(custom, dict) and custom.get("handoff"):
             return str(custom.get("reason") or "bot_request")
     return None
+
+
+class ConflictError(Exception):
+    """The conversation is not in a state that allows this (e.g. already claimed)."""
+
+
+def _open_handoff(s: Session, conversation_id: str) -> Handoff | None:
+    return s.scalar(select(Handoff).where(
+        Handoff.conversation_id == conversation_id,
+        Handoff.status.in_(("queued", "claimed"))).order_by(Handoff.id.desc()).limit(1))
+
+
+def claim(s: Session, conversation_id: str, agent_id: int) -> None:
+    """Take a queued handoff. A conditional UPDATE, so two agents cannot both win."""
+    handoff = _open_handoff(s, conversation_id)
+    if handoff is None:
+        raise ConflictError("this conversation is not waiting for an agent")
+    won = s.execute(update(Handoff).where(Handoff.id == handoff.id,
+                                          Handoff.status == "queued")
+                    .values(status="claimed", agent_id=agent_id, claimed_at=utcnow())
+                    ).rowcount
+    if not won:
+        s.refresh(handoff)
+        if handoff.agent_id == agent_id:
+            return
+        holder = s.get(User, handoff.agent_id) if handoff.agent_id else None
+        raise ConflictError(f"already claimed by {holder.username if holder else 'someone'}")
+    conv = s.get(Conversation, conversation_id)
+    assert conv is not None
+    conv.assignee_id, conv.updated_at = agent_id, utcnow()
+
+
+def add_agent_turn(s: Session, conversation_id: str, agent_id: int, text: str) -> Turn:
+    conv = s.get(Conversation, conversation_id)
+    if conv is None:
+        raise LookupError("no such conversation")
+    if conv.owner != "agent" or conv.status != "open" or conv.assignee_id != agent_id:
+        raise ConflictError("claim this conversation before replying")
+    turn = Turn(conversation_id=conv.id, role="agent", text=text, language=conv.language,
+                payload={"agent_id": agent_id})
+    s.add(turn)
+    conv.updated_at = utcnow()
+    s.flush()
+    return turn
+
+
+def _close(s: Session, conversation_id: str, handoff_status: str) -> Conversation:
+    conv = s.get(Conversation, conversation_id)
+    if conv is None:
+        raise LookupError("no such conversation")
+    handoff = _open_handoff(s, conversation_id)
+    if handoff is not None:
+        handoff.status, handoff.closed_at = handoff_status, utcnow()
+    conv.updated_at = utcnow()
+    return conv
+
+
+def resolve(s: Session, conversation_id: str) -> None:
+    conv = _close(s, conversation_id, "resolved")
+    conv.status = "resolved"
+    s.add(Turn(conversation_id=conv.id, role="system", text="resolved", language=conv.language))
+
+
+def hand_back(s: Session, conversation_id: str) -> None:
+    """Human → bot: the next customer message goes to Rasa again, whose tracker holds the
+    whole conversation, so the bot resumes with context."""
+    conv = _close(s, conversation_id, "returned")
+    if conv.status == "resolved":
+        raise ConflictError("the conversation is resolved")
+    conv.status, conv.owner, conv.assignee_id = "pending", "bot", None
+    s.add(Turn(conversation_id=conv.id, role="system", text="handed back to the bot",
+               language=conv.language))
+
+
+def handoff_queue(s: Session, status: str = "queued") -> list[dict[str, Any]]:
+    statuses = ("queued", "claimed") if status == "all" else (status,)
+    rows = s.execute(
+        select(Handoff, Conversation).join(Conversation, Handoff.conversation_id == Conversation.id)
+        .where(Handoff.status.in_(statuses)).options(selectinload(Conversation.customer))
+    ).all()
+    now = utcnow()
+    out = []
+    for h, conv in rows:
+        last = s.scalar(select(Turn).where(Turn.conversation_id == conv.id,
+                                           Turn.role == "customer")
+                        .order_by(Turn.id.desc()).limit(1))
+        agent = s.get(User, h.agent_id) if h.agent_id else None
+        created = h.created_at if h.created_at.tzinfo else h.created_at.replace(
+            tzinfo=UTC)
+        out.append({
+            "id": h.id, "conversation_id": conv.id, "reason": h.reason, "status": h.status,
+            "priority": h.priority, "created_at": _iso(h.created_at),
+            "claimed_at": _iso(h.claimed_at),
+            "agent": {"id": agent.id, "username": agent.username} if agent else None,
+            "customer": _customer_dict(conv.customer), "channel": conv.channel,
+            "language": conv.language, "last_text": last.text if last else "",
+            "sentiment": ({"label": last.sentiment_label, "score": last.sentiment_score}
+                          if last and last.sentiment_label else None),
+            "waiting_s": max(0.0, (now - created).total_seconds()),
+        })
+    return sorted(out, key=lambda r: (-r["priority"], r["created_at"]))

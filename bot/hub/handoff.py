@@ -1,0 +1,76 @@
+"""After each bot turn: apply the escalation policy, move the conversation to a person when
+it says so (or when the bot itself asked for a handoff), tell the customer their place in the
+queue, and notify the consoles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Conversation, Customer, Handoff, Turn
+from bot.services import conversations as convs
+from bot.services.escalation import Policy, TurnSignal, decide
+
+QUEUE_NOTICE = {
+    "en": "A person from our team will take over shortly. You are number {n} in the queue"
+          " (about {m} min). You can keep writing here.",
+    "zh": "人工客服将很快为您服务，您前面还有 {ahead} 位（预计约 {m} 分钟），可以继续在这里留言。",
+}
+MINUTES_PER_CUSTOMER = 3
+
+
+@dataclass(frozen=True)
+class HandoffStarted:
+    handoff: dict[str, Any]
+    notice: dict[str, Any]
+
+
+def _signals(s: Session, conversation_id: str) -> list[TurnSignal]:
+    turns = s.scalars(select(Turn).where(Turn.conversation_id == conversation_id)
+                      .order_by(Turn.id)).all()
+    out = []
+    for i, t in enumerate(turns):
+        if t.role != "customer":
+            continue
+        replies = [r for r in turns[i + 1:] if r.reply_to_id == t.id]
+        answered = not any((r.payload or {}).get("buttons") and "/request_human" in str(
+            (r.payload or {}).get("buttons")) for r in replies)
+        out.append(TurnSignal(t.text, t.intent, t.sentiment_label, t.sentiment_score,
+                              answered))
+    return out
+
+
+def after_bot_turn(s: Session, conversation_id: str, bot_messages: list[dict[str, Any]],
+                   policy: Policy) -> HandoffStarted | None:
+    conv = s.get(Conversation, conversation_id)
+    if conv is None or conv.owner == "agent" or conv.status == "resolved":
+        return None
+    tier = s.get(Customer, conv.customer_id).tier if conv.customer_id else None
+    requested = convs.handoff_reason(bot_messages)
+    decision = decide(_signals(s, conversation_id), tier, policy)
+    if requested is None and not decision.escalate:
+        return None
+    reason = requested if requested is not None else decision.reason or "policy"
+    if requested == "customer_request" and decision.reason not in (None, "explicit_request"):
+        reason = decision.reason or reason
+    if not convs.start_handoff(s, conversation_id, reason, decision.priority):
+        return None
+    s.flush()
+    queue = convs.handoff_queue(s, "queued")
+    mine = next((h for h in queue if h["conversation_id"] == conversation_id), None)
+    position = 1 + next((i for i, h in enumerate(queue)
+                         if h["conversation_id"] == conversation_id), 0)
+    lang = conv.language if conv.language in QUEUE_NOTICE else "en"
+    notice = {"text": QUEUE_NOTICE[lang].format(n=position, ahead=position - 1,
+                                                 m=position * MINUTES_PER_CUSTOMER),
+              "custom": {"handoff": True, "reason": reason, "queue_position": position}}
+    return HandoffStarted(mine or {"conversation_id": conversation_id, "reason": reason},
+                          notice)
+
+
+def queued_count(s: Session) -> int:
+    return int(s.scalar(select(func.count()).select_from(Handoff)
+                        .where(Handoff.status == "queued")) or 0)

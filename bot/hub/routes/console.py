@@ -1,0 +1,177 @@
+"""The agent console's API: the handoff queue, claiming, replying on the customer's channel,
+resolving, handing back to the bot, the CRM card, and a websocket of live events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.db.models import Conversation
+from bot.hub import keys
+from bot.hub.errors import BadRequest, Conflict, NotFound, Unauthorized
+from bot.hub.security import require
+from bot.services import conversations as convs
+from bot.services import crm
+from bot.services.auth import read_token
+
+routes = web.RouteTableDef()
+
+
+async def _db(request: web.Request, fn: Any, *args: Any) -> Any:
+    db = request.app[keys.DB]
+
+    def work() -> Any:
+        with db.session() as s:
+            return fn(s, *args)
+
+    try:
+        return await asyncio.to_thread(work)
+    except convs.ConflictError as e:
+        raise Conflict(str(e)) from e
+    except LookupError as e:
+        raise NotFound(str(e)) from e
+
+
+def _detail(s: Any, conversation_id: str) -> dict[str, Any]:
+    detail = convs.conversation_detail(s, conversation_id)
+    if detail is None:
+        raise LookupError("no such conversation")
+    return detail
+
+
+async def _changed(request: web.Request, detail: dict[str, Any]) -> None:
+    await request.app[keys.REALTIME].broadcast_staff({
+        "type": "conversation_updated", "conversation_id": detail["id"],
+        "status": detail["status"], "owner": detail["owner"], "assignee": detail["assignee"]})
+
+
+@routes.get("/api/handoffs")
+async def handoff_queue(request: web.Request) -> web.Response:
+    require(request, "agent")
+    status = request.query.get("status", "queued")
+    if status not in ("queued", "claimed", "all"):
+        raise BadRequest("status must be queued, claimed or all")
+    return web.json_response({"handoffs": await _db(request, convs.handoff_queue, status)})
+
+
+@routes.post("/api/conversations/{id}/claim")
+async def claim(request: web.Request) -> web.Response:
+    p = require(request, "agent")
+    cid = request.match_info["id"]
+
+    def work(s: Any) -> dict[str, Any]:
+        convs.claim(s, cid, p.user_id)
+        return _detail(s, cid)
+
+    detail = await _db(request, work)
+    await _changed(request, detail)
+    return web.json_response(detail)
+
+
+@routes.post("/api/conversations/{id}/messages")
+async def agent_reply(request: web.Request) -> web.Response:
+    p = require(request, "agent")
+    cid = request.match_info["id"]
+    try:
+        text = json.loads(await request.read()).get("text")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as e:
+        raise BadRequest("expected a JSON object with 'text'") from e
+    if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+        raise BadRequest("'text' must be 1-4000 characters")
+
+    def work(s: Any) -> tuple[dict[str, Any], str, str]:
+        turn = convs.add_agent_turn(s, cid, p.user_id, text.strip())
+        conv = s.get(Conversation, cid)
+        return ({"id": turn.id, "role": "agent", "text": turn.text, "language": turn.language,
+                 "created_at": turn.created_at.isoformat()}, conv.channel, conv.sender_id)
+
+    turn, channel, sender = await _db(request, work)
+    delivery = await request.app[keys.ROUTER].deliver_agent(
+        channel, sender, cid, [{"text": turn["text"], "custom": {"agent": p.username}}])
+    await request.app[keys.REALTIME].broadcast_staff(
+        {"type": "turn_created", "conversation_id": cid, "turn": turn})
+    return web.json_response({"turn": turn, "delivery": delivery}, status=201)
+
+
+@routes.post("/api/conversations/{id}/resolve")
+async def resolve(request: web.Request) -> web.Response:
+    require(request, "agent")
+    cid = request.match_info["id"]
+
+    def work(s: Any) -> dict[str, Any]:
+        convs.resolve(s, cid)
+        return _detail(s, cid)
+
+    detail = await _db(request, work)
+    await _changed(request, detail)
+    return web.json_response(detail)
+
+
+@routes.post("/api/conversations/{id}/handback")
+async def handback(request: web.Request) -> web.Response:
+    require(request, "agent")
+    cid = request.match_info["id"]
+
+    def work(s: Any) -> dict[str, Any]:
+        convs.hand_back(s, cid)
+        return _detail(s, cid)
+
+    detail = await _db(request, work)
+    await _changed(request, detail)
+    await request.app[keys.ROUTER].deliver_agent(detail["channel"], detail["sender_id"], cid, [
+        {"text": "您好，我是智能助手，接下来由我继续为您服务。" if detail["language"] == "zh"
+         else "You're back with the assistant. How else can I help?"}])
+    return web.json_response(detail)
+
+
+@routes.get("/api/customers/{id}/card")
+async def customer_card(request: web.Request) -> web.Response:
+    require(request, "agent")
+    try:
+        customer_id = int(request.match_info["id"])
+    except ValueError as e:
+        raise BadRequest("customer id must be an integer") from e
+
+    def work(s: Any) -> dict[str, Any]:
+        customer = crm.customer_summary(s, customer_id)
+        if customer is None:
+            raise LookupError("no such customer")
+        orders = [{
+            "id": o.id, "status": o.status, "created_at": o.created_at.isoformat(),
+            "total": o.total_cents / 100, "currency": o.currency,
+            "items": [{"name": en, "name_zh": zh, "quantity": q} for en, zh, q in o.items],
+            "shipment": ({"carrier": o.shipment.carrier,
+                          "tracking_number": o.shipment.tracking_number,
+                          "status": o.shipment.status,
+                          "eta": o.shipment.eta.isoformat() if o.shipment.eta else None}
+                         if o.shipment else None),
+        } for o in crm.recent_orders(s, customer_id, limit=5)]
+        tickets = [{"id": t.id, "subject": t.subject, "status": t.status,
+                    "created_at": t.created_at.isoformat()}
+                   for t in crm.open_tickets(s, customer_id)]
+        return {"customer": customer, "orders": orders, "tickets": tickets}
+
+    return web.json_response(await _db(request, work))
+
+
+@routes.get("/ws/console")
+async def console_socket(request: web.Request) -> web.WebSocketResponse:
+    p = read_token(request.query.get("token", ""), request.app[keys.SETTINGS].secret_key())
+    if p is None:
+        raise Unauthorized("a valid token is required")
+    if p.role not in ("agent", "admin"):
+        raise web.HTTPForbidden(text="agents only")
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    realtime = request.app[keys.REALTIME]
+    realtime.add_staff(ws)
+    try:
+        async for frame in ws:
+            if frame.type == WSMsgType.ERROR:
+                break
+    finally:
+        realtime.remove_staff(ws)
+    return ws

@@ -1,0 +1,85 @@
+"""When the bot should hand a conversation to a person, and how urgent it is.
+
+Signals, each configurable: an explicit request (the ``request_human`` intent or wording such
+as "talk to a human" / "转人工"), one strongly negative turn, a negative trend over the last
+turns, repeated turns the bot could not answer, and the customer's tier. Pure functions: the
+hub feeds in the stored turns and acts on the decision."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+EXPLICIT = re.compile(
+    r"转人工|人工客服|人工服务|找人工|真人|找客服|客服电话|叫你们(?:经理|领导|主管)|找你们(?:经理|领导|主管)"
+    r"|\b(?:talk|speak|chat|connect me|put me through)\b[^.?!]{0,30}\b(?:human|person|agent|"
+    r"representative|rep|someone|somebody|manager|supervisor|operator)\b"
+    r"|\b(?:real|live|actual)\s+(?:person|human|agent|people)\b"
+    r"|^\s*(?:agent|human|representative|operator|manager)\s*[.!?]*\s*$",
+    re.IGNORECASE,
+)
+UNANSWERED_INTENTS = {"nlu_fallback", "out_of_scope"}
+
+
+@dataclass(frozen=True)
+class TurnSignal:
+    text: str
+    intent: str | None = None
+    sentiment: str | None = None  # negative / neutral / positive
+    sentiment_score: float | None = None  # probability of that label
+    answered: bool = True  # False when the bot had no answer (fallback, knowledge gap)
+
+
+@dataclass(frozen=True)
+class Policy:
+    strong_negative: float = 0.90
+    trend_window: int = 3
+    trend_negatives: int = 2
+    max_unanswered: int = 2
+    vip_tiers: tuple[str, ...] = ("gold", "platinum")
+    tier_weight: dict[str, float] = field(default_factory=lambda: {
+        "standard": 0.0, "silver": 0.5, "gold": 1.0, "platinum": 2.0})
+
+
+@dataclass(frozen=True)
+class Decision:
+    escalate: bool
+    reason: str | None = None
+    priority: float = 0.0
+
+
+def _negative(t: TurnSignal) -> float:
+    return (t.sentiment_score or 0.0) if t.sentiment == "negative" else 0.0
+
+
+def decide(turns: list[TurnSignal], tier: str | None = None,
+           policy: Policy | None = None) -> Decision:
+    """Decide on the conversation so far (customer turns, oldest first)."""
+    p = policy or Policy()
+    if not turns:
+        return Decision(False)
+    last = turns[-1]
+    window = turns[-p.trend_window:]
+    negatives = sum(1 for t in window if t.sentiment == "negative")
+    priority = p.tier_weight.get(tier or "standard", 0.0) + 2 * max(map(_negative, window))
+    reason = None
+    if last.intent == "request_human" or EXPLICIT.search(last.text):
+        reason = "explicit_request"
+    elif _negative(last) >= p.strong_negative:
+        reason = "negative_sentiment"
+    elif negatives >= p.trend_negatives and last.sentiment == "negative":
+        reason = "negative_trend"
+    else:
+        unanswered = 0
+        for t in reversed(turns):
+            if t.answered and t.intent not in UNANSWERED_INTENTS:
+                break
+            unanswered += 1
+        if unanswered >= p.max_unanswered:
+            reason = "repeated_fallback"
+        elif tier in p.vip_tiers and last.sentiment == "negative":
+            reason = "vip"
+    if reason is None:
+        return Decision(False, None, priority)
+    return Decision(True, reason, priority + {"negative_sentiment": 1.0, "negative_trend": 1.0,
+                                              "explicit_request": 0.5}.get(reason, 0.0))

@@ -1,0 +1,114 @@
+"""The agent console's API on the hub: queue, claim (one winner), reply on the customer's own
+channel, resolve, hand back; roles enforced. Rasa is not needed for these."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.db.session import Database
+from bot.hub.app import create_app
+from bot.services import auth
+from bot.services import conversations as convs
+from tests.conftest import make_settings
+from tests.integration.test_hub_api import _closed_port, _token
+
+
+@pytest.fixture
+async def client(aiohttp_client, tmp_path, shop: Database) -> TestClient:
+    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}",
+                             reply_wait_s=0.3)
+    with shop.session() as s:
+        auth.create_user(s, "ann", "ann-pw", "agent")
+        auth.create_user(s, "bob", "bob-pw", "agent")
+        auth.create_user(s, "ed", "ed-pw", "editor")
+    return await aiohttp_client(create_app(settings, shop))
+
+
+def _handed_off(db: Database, sender: str, customer_id: int | None = 1) -> str:
+    with db.session() as s:
+        acc = convs.accept_customer_turn(s, "webchat", sender, "I want a person", "en",
+                                         customer_id=customer_id)
+        convs.start_handoff(s, acc.conversation_id, "explicit_request", priority=1.5)
+        return acc.conversation_id
+
+
+async def test_queue_claim_reply_resolve(client: TestClient, shop: Database) -> None:
+    cid = _handed_off(shop, "cust-1")
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    bob = {"Authorization": f"Bearer {await _token(client, 'bob', 'bob-pw')}"}
+    queue = await (await client.get("/api/handoffs", headers=ann)).json()
+    assert [h["conversation_id"] for h in queue["handoffs"]] == [cid]
+    assert queue["handoffs"][0]["reason"] == "explicit_request"
+
+    # replying before claiming is refused
+    early = await client.post(f"/api/conversations/{cid}/messages", json={"text": "hi"},
+                              headers=ann)
+    assert early.status == 409
+
+    # two agents claim at once: exactly one wins
+    results = await asyncio.gather(client.post(f"/api/conversations/{cid}/claim", headers=ann),
+                                   client.post(f"/api/conversations/{cid}/claim", headers=bob))
+    assert sorted(r.status for r in results) == [200, 409]
+    winner = ann if results[0].status == 200 else bob
+    loser = bob if winner is ann else ann
+    assert "already claimed" in (await results[1 if winner is ann else 0].json())[
+        "error"]["message"]
+
+    # the reply reaches the customer's open web chat
+    async with client.ws_connect("/ws/chat?sender=cust-1") as ws:
+        sent = await client.post(f"/api/conversations/{cid}/messages",
+                                 json={"text": "Hello, I'm here to help."}, headers=winner)
+        assert sent.status == 201 and (await sent.json())["delivery"] == "delivered"
+        frame = await ws.receive_json(timeout=5)
+    assert frame["type"] == "agent_message"
+    assert frame["messages"][0]["text"] == "Hello, I'm here to help."
+    assert (await client.post(f"/api/conversations/{cid}/messages", json={"text": "x"},
+                              headers=loser)).status == 409
+
+    card = await client.get("/api/customers/1/card", headers=winner)
+    body = await card.json()
+    assert body["customer"]["id"] == 1 and isinstance(body["orders"], list)
+
+    done = await (await client.post(f"/api/conversations/{cid}/resolve", headers=winner)).json()
+    assert done["status"] == "resolved" and done["handoffs"][0]["status"] == "resolved"
+    assert [t["role"] for t in done["turns"]] == ["customer", "system", "agent", "system"]
+
+
+async def test_hand_back_returns_the_conversation_to_the_bot(client: TestClient,
+                                                             shop: Database) -> None:
+    cid = _handed_off(shop, "cust-2")
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    await client.post(f"/api/conversations/{cid}/claim", headers=ann)
+    detail = await (await client.post(f"/api/conversations/{cid}/handback",
+                                      headers=ann)).json()
+    assert (detail["status"], detail["owner"], detail["assignee"]) == ("pending", "bot", None)
+    with shop.session() as s:
+        nxt = convs.accept_customer_turn(s, "webchat", "cust-2", "thanks", "en")
+    assert nxt.conversation_id == cid and nxt.owner == "bot"
+
+
+async def test_console_socket_hears_about_changes(client: TestClient, shop: Database) -> None:
+    cid = _handed_off(shop, "cust-3")
+    token = await _token(client, "ann", "ann-pw")
+    async with client.ws_connect(f"/ws/console?token={token}") as ws:
+        await client.post(f"/api/conversations/{cid}/claim",
+                          headers={"Authorization": f"Bearer {token}"})
+        frame = await ws.receive_json(timeout=5)
+    assert frame == {"type": "conversation_updated", "conversation_id": cid, "status": "open",
+                     "owner": "agent", "assignee": frame["assignee"]}
+    assert frame["assignee"]["username"] == "ann"
+
+
+async def test_roles_are_enforced_on_console_routes(client: TestClient, shop: Database) -> None:
+    cid = _handed_off(shop, "cust-4")
+    editor = {"Authorization": f"Bearer {await _token(client, 'ed', 'ed-pw')}"}
+    for method, path in (("GET", "/api/handoffs"), ("POST", f"/api/conversations/{cid}/claim"),
+                         ("POST", f"/api/conversations/{cid}/resolve"),
+                         ("GET", "/api/customers/1/card")):
+        assert (await client.request(method, path, headers=editor)).status == 403, path
+        assert (await client.request(method, path)).status == 401, path
+    bad = await client.get("/ws/console?token=forged")
+    assert bad.status == 401
