@@ -19,12 +19,23 @@ class Chunk:
     embed_text: str  # what is embedded: title + text
 
 
+# Cross-reference sections name other articles' topics: indexing them would make this article
+# match those questions, so they are left out of retrieval.
+_SEE_ALSO = re.compile(r"^#+\s*(related|see also|more help|相关问题|相关文章|相关链接|另请参阅)\b",
+                       re.IGNORECASE)
+
+
 def _blocks(body: str) -> list[str]:
     """Paragraphs; a heading sticks to the paragraph after it."""
     blocks, pending = [], ""
+    skipping = False
     for para in re.split(r"\n\s*\n", body.strip()):
         para = para.strip()
         if not para:
+            continue
+        if para.startswith("#"):
+            skipping = bool(_SEE_ALSO.match(para))
+        if skipping:
             continue
         if para.startswith("#") and "\n" not in para:
             pending = f"{pending}\n{para}".strip()

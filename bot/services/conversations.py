@@ -140,7 +140,7 @@ def link_customer(s: Session, conversation_id: str, customer_id: int) -> None:
 
 
 def message_dict(t: Turn) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": t.text}
+    out: dict[str, Any] = {"text": t.text} if t.text else {}
     if t.payload:
         out.update({k: v for k, v in t.payload.items() if k in ("buttons", "custom", "image")})
     return out

@@ -53,3 +53,13 @@ def test_bundled_help_centre_is_bilingual() -> None:
         by_lang[a.language].add(a.slug)
     assert len(by_lang["en"]) >= 40 and by_lang["en"] == by_lang["zh"]
     assert all(isinstance(a, Article) and a.body for a in articles)
+
+
+def test_see_also_sections_are_not_indexed() -> None:
+    text = TEXT + "\n## Related\n- Payment failed? See the card article.\n"
+    chunks = chunk(parse(text))
+    assert all("Payment failed" not in c.text for c in chunks)
+    zh_text = TEXT.replace("language: en", "language: zh")
+    zh_text += "\n## 相关问题\n- 支付失败：见《银行卡》\n"
+    zh = parse(zh_text)
+    assert all("支付失败" not in c.text for c in chunk(zh))
