@@ -1,11 +1,12 @@
 """Runs after every customer message (custom slot mapping, via ``action_extract_slots``):
-sets the language, remembers which order task was asked for, and stores the turn's NLU result
-on the hub's turn row."""
+sets the language, scores the turn's sentiment with the transformer model, remembers which
+order task was asked for, and stores the NLU and sentiment results on the hub's turn row."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,8 +14,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import database, metadata
+from bot.sentiment.model import Sentiment, TransformersSentiment
 from bot.services import conversations as convs
 from bot.services.language import detect_language
+from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 ORDER_TASKS = {"order_status", "cancel_order", "change_address"}
@@ -32,7 +35,11 @@ class ActionAnalyzeTurn(Action):
         lang = detect_language(text, default=tracker.get_slot("language") or "en")
         intent = (msg.get("intent") or {}).get("name")
         confidence = (msg.get("intent") or {}).get("confidence")
+        sentiment = await asyncio.to_thread(score_sentiment, text)
         events: list[dict[str, Any]] = [SlotSet("language", lang)]
+        if sentiment is not None:
+            events += [SlotSet("sentiment", sentiment.label),
+                       SlotSet("sentiment_score", round(sentiment.score, 4))]
         if intent in ORDER_TASKS:
             events.append(SlotSet("order_task", intent))
         if meta.get("customer_id") and not tracker.get_slot("customer_id"):
@@ -40,10 +47,30 @@ class ActionAnalyzeTurn(Action):
             events.append(SlotSet("customer_id", str(meta["customer_id"])))
         turn_id = meta.get("turn_id")
         if isinstance(turn_id, int):
-            await asyncio.to_thread(self._record, turn_id, intent, confidence, lang)
+            await asyncio.to_thread(self._record, turn_id, intent, confidence, lang, sentiment)
         return events
 
     @staticmethod
-    def _record(turn_id: int, intent: str | None, confidence: float | None, lang: str) -> None:
+    def _record(turn_id: int, intent: str | None, confidence: float | None, lang: str,
+                sentiment: Sentiment | None) -> None:
         with database().session() as s:
-            convs.record_nlu(s, turn_id, intent=intent, confidence=confidence, language=lang)
+            convs.record_nlu(s, turn_id, intent=intent, confidence=confidence, language=lang,
+                             sentiment=(sentiment.label, sentiment.score) if sentiment else None)
+
+
+@lru_cache(maxsize=1)
+def sentiment_model() -> TransformersSentiment | None:
+    name = get_settings().sentiment_model
+    if not name:
+        log.error("no sentiment model configured (KEFU_SENTIMENT_MODEL); turns are not scored")
+        return None
+    model = TransformersSentiment(name)
+    model.warm_up()
+    return model
+
+
+def score_sentiment(text: str) -> Sentiment | None:
+    model = sentiment_model()
+    if model is None or not text.strip():
+        return None
+    return model.score([text])[0]

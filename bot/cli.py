@@ -62,8 +62,10 @@ def cmd_hub(settings: Settings) -> None:
 
 def cmd_run(settings: Settings) -> None:
     from bot.launcher import ensure_model, start_stack
+    from bot.sentiment.build import ensure_sentiment_model
 
     generated = init(settings)
+    settings = settings.model_copy(update={"sentiment_model": ensure_sentiment_model(settings)})
     model = ensure_model(settings)
     print("Starting Rasa, the action server and the hub (Rasa needs about a minute)...",
           flush=True)

@@ -134,6 +134,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
         "database_url": settings.db_url(), "hub_port": settings.hub_port,
         "hub_host": settings.hub_host, "rasa_url": settings.rasa_url,
         "action_port": settings.action_port, "reply_wait_s": settings.reply_wait_s,
+        "sentiment_model": settings.sentiment_model,
     }.items()})
     for secret, value in (("JWT_SECRET", settings.jwt_secret),
                           ("ADMIN_PASSWORD", settings.admin_password)):

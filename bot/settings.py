@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     kb_approx_threshold: int = 20_000
     kb_articles_dir: Path = REPO_ROOT / "knowledge" / "articles"
 
+    # Sentiment: any Hugging Face sequence-classification checkpoint (name or path); empty
+    # means the default built locally by `bot.sentiment.build` and cached in cache_dir.
+    sentiment_model: str = ""
+
     default_language: str = Field(default="en", pattern="^(en|zh)$")
 
     def db_url(self) -> str:

