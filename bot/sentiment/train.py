@@ -67,7 +67,8 @@ def train(out_dir: Path, base_dir: Path, *, epochs: int = 3, top_layers: int = 2
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
     cache: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     model.eval()
-    with torch.inference_mode():
+    # no_grad, not inference_mode: the cached tensors feed autograd in step 2
+    with torch.no_grad():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             enc = tokenizer([examples[i].text for i in idx], padding=True, truncation=True,

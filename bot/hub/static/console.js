@@ -525,6 +525,10 @@
       desktopNotify(h);
     } else {
       scheduleHighlightClear();
+      // On a phone the queue is off screen while a conversation is open.
+      if (body.classList.contains('show-detail') && window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
+        toast('New in the queue: ' + reasonLabel(h.reason) + ' — ' + handoffName(h), 'info');
+      }
     }
   }
   function scheduleHighlightClear() {
@@ -547,8 +551,9 @@
     if (knownHandoffs === null) knownHandoffs = {};
     if (!knownHandoffs[str(h.id)]) { knownHandoffs[str(h.id)] = true; alertNew(h); }
     renderQueue();
-    // The conversation list shows the new status too.
+    // The conversation list (and the open conversation) show the new state too.
     patchListed(h.conversation_id, { status: 'open', owner: 'agent' });
+    if (sameId(h.conversation_id, selectedId)) loadDetail(selectedId, true);
   }
 
   function dropQueued(convId) {
@@ -1018,7 +1023,7 @@
     var owner = str(c.owner);
     ow.hidden = !owner;
     ow.className = 'badge owner owner-' + cssToken(owner);
-    ow.textContent = owner === 'bot' ? '🤖 Bot' : owner === 'agent' ? '🧑 Agent' : owner;
+    ow.textContent = 'Owner: ' + owner;
     ow.title = 'Who is answering: ' + owner;
 
     var as = $('detail-assignee');
@@ -1115,7 +1120,6 @@
     var delivery = role === 'agent' ? turnDelivery(t) : '';
     var wrap = el('div', { class: 'turn turn-' + role + (delivery === 'failed' ? ' is-failed' : ''), 'data-testid': 'turn', 'data-role': role, 'data-turn-id': str(t.id) }, [
       el('div', { class: 'turn-head' }, [
-        role === 'agent' ? el('span', { class: 'turn-agent-mark', 'aria-hidden': 'true', text: '🧑' }) : null,
         el('span', { class: 'turn-role', text: label }),
         el('time', { class: 'turn-time', title: fullTime(t.created_at), text: shortTime(t.created_at) })
       ]),

@@ -1,0 +1,1 @@
+"""Evaluations on held-out data (never used for training)."""
