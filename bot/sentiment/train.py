@@ -106,7 +106,7 @@ def train(out_dir: Path, base_dir: Path, *, epochs: int = 3, top_layers: int = 2
             loss.backward()
             optim.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         print(f"  epoch {epoch + 1}/{epochs}: loss {total / len(cache):.4f}", flush=True)
     model.eval()
     train_s = time.monotonic() - t1

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bot.services import conversations as convs
 from bot.services import kb
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, post_json
 
 pytestmark = pytest.mark.e2e
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -78,3 +79,26 @@ def test_console_lists_conversations_with_nlu_details(stack: RunningStack, page:
     page.get_by_test_id("conv-item").first.click()
     expect(page.get_by_test_id("turn").first).to_be_visible()
     page.screenshot(path=str(stack.settings.data_dir / "console.png"))
+
+
+def test_agent_claims_replies_and_resolves_in_the_console(stack: RunningStack,
+                                                          page: Page) -> None:
+    status, reply = post_json(f"{stack.url}/api/chat", {
+        "sender": "browser-needs-human", "text": "I want to talk to a human agent"})
+    assert status == 200
+    cid = reply["conversation_id"]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, f"{stack.url}/console")
+    item = page.get_by_test_id("queue-item").filter(has_text="talk to a human")
+    expect(item.first).to_be_visible()
+    item.first.get_by_test_id("claim").click()
+    page.get_by_test_id("reply-input").fill("Hi, this is Ann from the support team.")
+    page.get_by_test_id("reply-send").click()
+    expect(page.get_by_test_id("transcript")).to_contain_text("this is Ann")
+    page.get_by_test_id("resolve").click()
+    expect(page.get_by_test_id("detail-status")).to_contain_text("resolved")
+    page.screenshot(path=str(stack.settings.data_dir / "console-handoff.png"))
+    with stack.db.session() as s:
+        detail = convs.conversation_detail(s, cid)
+    assert detail["status"] == "resolved"
+    assert any(t["role"] == "agent" and "Ann" in t["text"] for t in detail["turns"])
