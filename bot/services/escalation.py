@@ -18,7 +18,20 @@ EXPLICIT = re.compile(
     r"|^\s*(?:agent|human|representative|operator|manager)\s*[.!?]*\s*$",
     re.IGNORECASE,
 )
+# "no need for a human" / "不用转人工" mention a person but decline one
+DECLINED = re.compile(
+    r"(不用|不需要|不必|别|无需|不要)\s*(转|找|叫)?\s*(人工|真人|客服)"
+    r"|\b(don'?t|do not|no need to|no need for a|not)\s+(need\s+)?(a\s+|to\s+)?"
+    r"(talk to\s+|speak to\s+)?(a\s+)?(human|person|agent|real person)",
+    re.IGNORECASE,
+)
 UNANSWERED_INTENTS = {"nlu_fallback", "out_of_scope"}
+
+
+def explicit_request(text: str, intent: str | None = None) -> bool:
+    if DECLINED.search(text):
+        return False
+    return intent == "request_human" or EXPLICIT.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,7 @@ class TurnSignal:
 
 @dataclass(frozen=True)
 class Policy:
-    strong_negative: float = 0.90
+    strong_negative: float = 0.95
     trend_window: int = 3
     trend_negatives: int = 2
     max_unanswered: int = 2
@@ -63,7 +76,7 @@ def decide(turns: list[TurnSignal], tier: str | None = None,
     negatives = sum(1 for t in window if t.sentiment == "negative")
     priority = p.tier_weight.get(tier or "standard", 0.0) + 2 * max(map(_negative, window))
     reason = None
-    if last.intent == "request_human" or EXPLICIT.search(last.text):
+    if explicit_request(last.text, last.intent):
         reason = "explicit_request"
     elif _negative(last) >= p.strong_negative:
         reason = "negative_sentiment"

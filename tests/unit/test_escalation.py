@@ -52,3 +52,9 @@ def test_vip_with_a_problem_escalates_and_tier_raises_priority() -> None:
 def test_policy_is_configurable() -> None:
     strict = Policy(strong_negative=0.5)
     assert decide([neg("meh", 0.6)], policy=strict).reason == "negative_sentiment"
+
+
+@pytest.mark.parametrize("text", ["不用转人工，告诉我退货地址就行", "I don't need a human, thanks",
+                                  "no need for a real person, just the fee"])
+def test_declining_a_person_is_not_a_request(text: str) -> None:
+    assert not decide([calm(text, "request_human")]).escalate
