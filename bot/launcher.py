@@ -4,6 +4,7 @@ server and the hub (this environment). Used by ``bot.cli run`` and by the end-to
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -118,6 +119,24 @@ def wait_http(url: str, stack: Stack, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} did not become healthy at {url} within {timeout:.0f} s")
 
 
+def warm_up_actions(port: int) -> None:
+    """Have the action server load its models now rather than on the first customer turn."""
+    body = {"next_action": "action_kefu_warm_up", "sender_id": "kefu-warm-up",
+            "tracker": {"sender_id": "kefu-warm-up", "slots": {}, "events": [],
+                        "latest_message": {"text": "", "intent": {}, "entities": []},
+                        "paused": False, "followup_action": None, "active_loop": {},
+                        "latest_action_name": None},
+            "domain": {}, "version": "3.6.21"}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            resp.read()
+    except (urllib.error.URLError, TimeoutError) as e:
+        log.warning("action server warm-up failed (%s); models load on first use", e)
+
+
 def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
                 rasa_venv: Path = RASA_VENV, python: str = sys.executable,
                 before_rasa: Callable[[], None] | None = None) -> Stack:
@@ -152,6 +171,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
                     {**env, "SANIC_HOST": "127.0.0.1"}, log_dir)
         stack.start("hub", [python, "-m", "bot.cli", "hub"], env, log_dir)
         wait_http(f"http://127.0.0.1:{settings.action_port}/health", stack, 120, "action server")
+        warm_up_actions(settings.action_port)
         wait_http(f"http://127.0.0.1:{settings.hub_port}/health", stack, 60, "hub")
         if before_rasa is not None:
             before_rasa()

@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     # Knowledge base: embedder spec ("use", "e5" or "hf:<name or path>"), where the FAISS
     # index versions live (default: <data_dir>/kb-index), the answer threshold (cosine,
     # calibrated with `python -m bot.cli kb eval`), and the size above which the index is IVF.
-    kb_embedder: str = "mix:e5=0.8+use=0.2"
+    kb_embedder: str = "e5"
     kb_index_dir: Path | None = None
-    kb_threshold: float = 0.73
+    kb_threshold: float = 0.855
     kb_approx_threshold: int = 20_000
     kb_articles_dir: Path = REPO_ROOT / "knowledge" / "articles"
 

@@ -99,10 +99,10 @@ def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
         for name, g in report["groups"].items():
             print(f"    {name:<22} n={g['n']:3d} hit@1={g['hit@1']:.3f} hit@5={g['hit@5']:.3f} "
                   f"MRR={g['mrr']:.3f}")
-        print(f"    threshold {t['threshold']:.2f}: answered correctly "
+        print(f"    threshold {t['threshold']:.3f}: answered correctly "
               f"{t['answered_correctly']:.3f}, wrongly {t['answered_wrongly']:.3f}; "
               f"out-of-scope refused {t['oos_refused_count']}/{t['oos_total']}")
-        print(f"    best threshold {b['threshold']:.2f}: correct {b['answered_correctly']:.3f}, "
+        print(f"    best threshold {b['threshold']:.3f}: correct {b['answered_correctly']:.3f}, "
               f"wrong {b['answered_wrongly']:.3f}, refused {b['oos_refused_count']}/"
               f"{b['oos_total']}")
     if args.out:

@@ -86,7 +86,8 @@ class KnowledgeIndex:
 
     def article_chunks(self, slug: str, language: str) -> list[Chunk]:
         return sorted((c for c in self.chunks.values()
-                       if c.slug == slug and c.language == language), key=lambda c: c.position)
+                       if c.slug == slug and c.language == language and c.position >= 0),
+                      key=lambda c: c.position)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -202,7 +203,7 @@ class Retriever:
         kb = self._kb
         translated = kb.article_chunks(best.slug, language) if kb else []
         if translated:
-            pos = min(best.position, len(translated) - 1)
+            pos = min(max(best.position, 0), len(translated) - 1)
             c = translated[pos]
             return Answer(c.slug, c.language, c.title, c.text, best.score), best.score
         return Answer(best.slug, best.language, best.title, best.text, best.score), best.score

@@ -2,7 +2,7 @@ import pytest
 
 from bot.settings import REPO_ROOT
 from knowledge.articles import Article, ArticleError, dump, load_folder, parse
-from knowledge.chunking import chunk
+from knowledge.chunking import TITLE_POSITION, chunk
 
 TEXT = """---
 id: returns-policy
@@ -40,10 +40,13 @@ def test_invalid_articles_are_refused(bad: str) -> None:
 
 def test_chunks_keep_headings_with_their_paragraph_and_carry_the_title() -> None:
     chunks = chunk(parse(TEXT), max_chars=60)
-    assert len(chunks) == 2
-    assert chunks[0].text.startswith("## Time limit\nYou can return")
+    body, title = chunks[:-1], chunks[-1]
+    assert len(body) == 2 and [c.position for c in chunks] == [0, 1, TITLE_POSITION]
+    assert body[0].text.startswith("## Time limit\nYou can return")
     assert all(c.embed_text.startswith("Returns policy\n") for c in chunks)
-    assert "[" not in chunks[1].embed_text  # markdown links reduced to their text
+    assert "[" not in body[1].embed_text  # markdown links reduced to their text
+    # the title vector shows the first passage
+    assert title.embed_text == "Returns policy\nreturns" and title.text == body[0].text
 
 
 def test_bundled_help_centre_is_bilingual() -> None:
