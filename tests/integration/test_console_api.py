@@ -112,3 +112,22 @@ async def test_roles_are_enforced_on_console_routes(client: TestClient, shop: Da
         assert (await client.request(method, path)).status == 401, path
     bad = await client.get("/ws/console?token=forged")
     assert bad.status == 401
+
+
+async def test_handoffs_and_replies_survive_a_hub_restart(aiohttp_client, tmp_path,
+                                                          shop: Database) -> None:
+    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}")
+    with shop.session() as s:
+        auth.create_user(s, "ann", "ann-pw", "agent")
+    cid = _handed_off(shop, "cust-restart")
+    first = await aiohttp_client(create_app(settings, shop))
+    ann = {"Authorization": f"Bearer {await _token(first, 'ann', 'ann-pw')}"}
+    await first.post(f"/api/conversations/{cid}/claim", headers=ann)
+    await first.post(f"/api/conversations/{cid}/messages", json={"text": "On it."}, headers=ann)
+    await first.close()
+    second = await aiohttp_client(create_app(settings, shop))  # a fresh hub, same database
+    queue = await (await second.get("/api/handoffs?status=claimed", headers=ann)).json()
+    assert [h["conversation_id"] for h in queue["handoffs"]] == [cid]
+    detail = await (await second.get(f"/api/conversations/{cid}", headers=ann)).json()
+    assert detail["assignee"]["username"] == "ann"
+    assert [t["text"] for t in detail["turns"] if t["role"] == "agent"] == ["On it."]
