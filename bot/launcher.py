@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,19 @@ def wait_http(url: str, stack: Stack, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} did not become healthy at {url} within {timeout:.0f} s")
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as KEFU_* variables, so child processes see exactly what we resolved."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"KEFU_{name.upper()}"] = str(value)
+    env["KEFU_DATABASE_URL"] = settings.db_url()
+    return env
+
+
 def warm_up_actions(port: int) -> None:
     """Have the action server load its models now rather than on the first customer turn."""
     body = {"next_action": "action_kefu_warm_up", "sender_id": "kefu-warm-up",
@@ -148,17 +163,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
     log_dir = log_dir or settings.data_dir / "logs"
     stack = Stack()
     env = dict(os.environ)
-    env.update({f"KEFU_{k.upper()}": str(v) for k, v in {
-        "data_dir": settings.data_dir, "cache_dir": settings.cache_dir,
-        "database_url": settings.db_url(), "hub_port": settings.hub_port,
-        "hub_host": settings.hub_host, "rasa_url": settings.rasa_url,
-        "action_port": settings.action_port, "reply_wait_s": settings.reply_wait_s,
-        "sentiment_model": settings.sentiment_model,
-    }.items()})
-    for secret, value in (("JWT_SECRET", settings.jwt_secret),
-                          ("ADMIN_PASSWORD", settings.admin_password)):
-        if value is not None:
-            env[f"KEFU_{secret}"] = value.get_secret_value()
+    env.update(settings_env(settings))
     rasa_cmd = [str(rasa_venv / "bin" / "rasa"), "run", "--model", str(model),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 "--interface", "127.0.0.1", "--port", str(rasa_port)]

@@ -55,6 +55,25 @@ class Settings(BaseSettings):
     # means the default built locally by `bot.sentiment.build` and cached in cache_dir.
     sentiment_model: str = ""
 
+    # Channels: each is on when its secrets are set. API bases are configurable so tests (and
+    # private deployments) can point them elsewhere.
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_mode: str = Field(default="safe", pattern="^(plain|compatible|safe)$")
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_token: SecretStr | None = None
+    wecom_corp_id: str = ""
+    wecom_corp_secret: SecretStr | None = None
+    wecom_agent_id: str = ""
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_bot_user_id: str = ""
+    slack_api_base: str = "https://slack.com/api"
+
     default_language: str = Field(default="en", pattern="^(en|zh)$")
 
     def db_url(self) -> str:

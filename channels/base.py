@@ -1,11 +1,13 @@
 """The channel seam: verify → parse → normalise → send.
 
 ``verify`` and ``parse`` do no I/O, so they are easy to test against the platforms' own client
-libraries; ``send`` delivers outbound messages (and may retry).
+libraries; ``send`` delivers outbound messages and raises ``DeliveryError`` (retryable or not)
+so that the hub can retry with backoff and show permanent failures to agents.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,7 +27,25 @@ class PayloadTooLarge(ChannelError):
 
 
 class Forbidden(ChannelError):
+    """Signature missing or wrong, timestamp stale, or a replay: nothing is processed."""
+
     status = 403
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A webhook request as the hub received it (header names lower-cased)."""
+
+    method: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -35,18 +55,33 @@ class IncomingMessage:
     channel: str
     sender_id: str
     text: str
-    client_message_id: str | None = None
+    client_message_id: str | None = None  # the platform's id: deliveries are deduplicated on it
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a webhook request means.
+
+    ``response``: the body to answer at once when the platform expects one (Slack's
+    url_verification challenge, WeChat's echostr), else None. ``message``: a customer message
+    to route, or None for events that need no answer. ``reply_hint``: a canned reply for
+    message types we do not handle (WeChat image/voice/...), in the customer's language."""
+
+    response: bytes | None = None
+    content_type: str = "text/plain"
+    message: IncomingMessage | None = None
+    reply_hint: str | None = None
 
 
 class ChannelAdapter(Protocol):
     name: str
 
-    def verify(self, headers: dict[str, str], body: bytes) -> None:
+    def verify(self, request: InboundRequest, now: float) -> None:
         """Raise ``Forbidden`` unless the request really comes from the platform."""
 
-    def parse(self, body: bytes) -> IncomingMessage | None:
-        """Normalise a request body; ``None`` for events that need no answer."""
+    def parse(self, request: InboundRequest) -> Parsed:
+        """Normalise a verified request; raise ``InvalidPayload`` for malformed bodies."""
 
     async def send(self, recipient_id: str, messages: list[dict[str, Any]]) -> None:
         """Deliver bot or agent messages to the customer on this channel."""

@@ -3,6 +3,7 @@ channels and routes; start-up and clean-up hooks own every long-lived resource."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,11 +12,14 @@ from aiohttp import web
 
 from bot.db.session import Database
 from bot.hub import keys
+from bot.hub.channel_registry import build_channels
 from bot.hub.errors import error_middleware
+from bot.hub.outbound import Outbound
 from bot.hub.rasa_client import RasaClient
 from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
 from bot.hub.routes import auth, chat, console, conversations, health, kb, pages
+from bot.hub.routes import channels as channels_routes
 from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
 from channels import webchat
@@ -59,9 +63,13 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
                                      make_embedder(settings.kb_embedder),
                                      settings.kb_approx_threshold)
     app[keys.INDEX_WRITER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-index")
+    app[keys.CHANNELS] = build_channels(settings)
+    app[keys.OUTBOUND] = Outbound(app[keys.DB], realtime.broadcast_staff)
+    app[keys.BACKGROUND] = set()
+    channels_routes.attach_delivery(app)
 
     for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,
-                  console.routes, kb.routes):
+                  console.routes, kb.routes, channels_routes.routes):
         app.add_routes(table)
     app.router.add_static("/static", pages.STATIC)
 
@@ -71,6 +79,13 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         if resumed:
             log.info("resuming %d unanswered customer turns", resumed)
         yield
+        for task in list(app[keys.BACKGROUND]):
+            task.cancel()
+        await asyncio.gather(*app[keys.BACKGROUND], return_exceptions=True)
+        for adapter in app[keys.CHANNELS].values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
         app[keys.INDEX_WRITER].shutdown(wait=True)
         await router.close()
         await realtime.close_all()

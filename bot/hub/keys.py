@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.db.session import Database
+    from bot.hub.outbound import Outbound
     from bot.hub.rasa_client import RasaClient
     from bot.hub.realtime import Realtime
     from bot.hub.router import ConversationRouter
     from bot.services.kb_index import KbIndexer
     from bot.settings import Settings
+    from channels.base import ChannelAdapter
     from channels.webchat import WebChatAdapter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -23,5 +26,9 @@ REALTIME: web.AppKey[Realtime] = web.AppKey("realtime")
 ROUTER: web.AppKey[ConversationRouter] = web.AppKey("router")
 WEBCHAT: web.AppKey[WebChatAdapter] = web.AppKey("webchat")
 KB_INDEXER: web.AppKey[KbIndexer] = web.AppKey("kb_indexer")
+CHANNELS: web.AppKey[dict[str, ChannelAdapter]] = web.AppKey("channels")
+OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
+# Background work started by requests (answers to webhooks), awaited on shutdown.
+BACKGROUND: web.AppKey[set[asyncio.Future[Any]]] = web.AppKey("background")
 # FAISS writes go through one thread, one at a time.
 INDEX_WRITER: web.AppKey[ThreadPoolExecutor] = web.AppKey("index_writer")

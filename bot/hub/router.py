@@ -42,6 +42,9 @@ class Reply:
     messages: list[dict[str, Any]] = field(default_factory=list)
     status: str = "answered"  # answered | pending | with_agent | failed
     turn_id: int | None = None
+    # A redelivery of a message already accepted: the reply was (or will be) sent for the
+    # first delivery, so channels must not send it again.
+    duplicate: bool = False
 
 
 class ConversationRouter:
@@ -74,8 +77,12 @@ class ConversationRouter:
     async def handle(self, msg: IncomingMessage) -> Reply:
         language = detect_language(msg.text, default=_locale_language(msg.metadata))
         acc = await asyncio.to_thread(self._accept, msg, language)
+        log.info("turn %s accepted on %s for conversation %s%s", acc.turn_id, msg.channel,
+                 acc.conversation_id, " (redelivery)" if acc.duplicate else "")
         if acc.duplicate:
-            return await self._replay(acc)
+            replay = await self._replay(acc)
+            replay.duplicate = True
+            return replay
         if acc.owner == "agent":
             log.info("conversation %s is with an agent; turn %s goes to the console",
                      acc.conversation_id, acc.turn_id)
@@ -102,7 +109,8 @@ class ConversationRouter:
             customer_id = crm.verified_customer(s, msg.channel, msg.sender_id)
             return convs.accept_customer_turn(
                 s, msg.channel, msg.sender_id, msg.text, language,
-                client_message_id=msg.client_message_id, customer_id=customer_id)
+                client_message_id=msg.client_message_id, customer_id=customer_id,
+                reply_target=msg.metadata.get("reply_target"))
 
     async def _replay(self, acc: convs.Accepted) -> Reply:
         """A retried delivery: the same reply as the first time, never a second one."""

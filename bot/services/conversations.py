@@ -49,6 +49,7 @@ def open_conversation(s: Session, channel: str, sender_id: str) -> Conversation:
 def accept_customer_turn(
     s: Session, channel: str, sender_id: str, text: str, language: str,
     client_message_id: str | None = None, customer_id: int | None = None,
+    reply_target: str | None = None,
 ) -> Accepted:
     conv = open_conversation(s, channel, sender_id)
     if client_message_id:
@@ -59,7 +60,8 @@ def accept_customer_turn(
     if customer_id is not None and conv.customer_id is None:
         conv.customer_id = customer_id
     turn = Turn(conversation_id=conv.id, role="customer", text=text, language=language,
-                client_message_id=client_message_id, state="received")
+                client_message_id=client_message_id, state="received",
+                payload={"reply_target": reply_target} if reply_target else None)
     s.add(turn)
     conv.language = language
     conv.updated_at = utcnow()
@@ -74,6 +76,17 @@ def accept_customer_turn(
         assert existing is not None
         return Accepted(conv.id, existing.id, True, conv.status, conv.owner, conv.customer_id)
     return Accepted(conv.id, turn.id, False, conv.status, conv.owner, conv.customer_id)
+
+
+def latest_reply_target(s: Session, conversation_id: str) -> str | None:
+    """Where the channel wants replies for this conversation (e.g. a Slack thread)."""
+    for turn in s.scalars(select(Turn).where(Turn.conversation_id == conversation_id,
+                                             Turn.role == "customer")
+                          .order_by(Turn.id.desc()).limit(20)):
+        target = (turn.payload or {}).get("reply_target")
+        if target:
+            return str(target)
+    return None
 
 
 def store_replies(

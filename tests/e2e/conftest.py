@@ -20,7 +20,11 @@ from bot.launcher import ensure_model, start_stack
 from bot.sentiment.build import ensure_sentiment_model
 from bot.settings import Settings
 from tests.conftest import make_settings
+from tests.e2e.fake_platforms import FakePlatforms
 
+SLACK_SECRET = "e2e-slack-signing-secret"
+WECHAT = {"token": "e2e-wechat-token", "app_id": "wx1234567890abcdef",
+          "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
 EARLY = {"sender": "early-bird", "text": "hello, anyone there?", "client_message_id": "early-1"}
 
 
@@ -44,14 +48,22 @@ class RunningStack:
     model: Path
     db: Database
     early: dict[str, Any] = field(default_factory=dict)
+    platforms: FakePlatforms | None = None
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     tmp = tmp_path_factory.mktemp("stack")
-    settings = make_settings(tmp, hub_port=free_port(), action_port=free_port(),
-                             rasa_url=f"http://127.0.0.1:{free_port()}",
-                             admin_password="e2e-admin-password", reply_wait_s=30)
+    platforms = FakePlatforms().start()
+    settings = make_settings(
+        tmp, hub_port=free_port(), action_port=free_port(),
+        rasa_url=f"http://127.0.0.1:{free_port()}", admin_password="e2e-admin-password",
+        reply_wait_s=30,
+        slack_signing_secret=SLACK_SECRET, slack_bot_token="xoxb-e2e", slack_bot_user_id="UBOT",
+        slack_api_base=f"{platforms.url}/slack",
+        wechat_token=WECHAT["token"], wechat_app_id=WECHAT["app_id"],
+        wechat_app_secret="e2e-wechat-secret", wechat_aes_key=WECHAT["aes_key"],
+        wechat_mode="safe", wechat_api_base=f"{platforms.url}/wechat")
     init(settings)
     settings = settings.model_copy(update={"sentiment_model": ensure_sentiment_model(settings)})
     model = ensure_model(settings)
@@ -65,7 +77,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = start_stack(settings, model, log_dir=tmp / "logs", before_rasa=while_rasa_is_down)
     db = Database(settings.db_url())
     try:
-        yield RunningStack(settings, url, model, db, early)
+        yield RunningStack(settings, url, model, db, early, platforms)
     finally:
         db.dispose()
         running.stop()
+        platforms.stop()
