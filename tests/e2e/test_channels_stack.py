@@ -3,6 +3,7 @@ client libraries, replies checked where the fake platform APIs receive them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import urllib.error
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.conftest import SLACK_SECRET, RunningStack
+from tests.e2e.conftest import SLACK_SECRET, WECHAT, RunningStack
 
 pytestmark = pytest.mark.e2e
 
@@ -105,3 +106,81 @@ def test_bot_messages_are_ignored(stack: RunningStack) -> None:
     assert status == 200
     time.sleep(2)
     assert len(stack.platforms.recorded.slack_posts) == before
+
+
+def wechat_text(msg_id: str, text: str, user: str = "oCustomer1") -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_kefu]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+
+
+def wechat_post(stack: RunningStack, xml: str) -> tuple[int, bytes, dict[str, str]]:
+    from wechatpy.crypto import WeChatCrypto
+
+    crypto = WeChatCrypto(WECHAT["token"], WECHAT["aes_key"], WECHAT["app_id"])
+    nonce, ts = "n0nce", str(int(time.time()))
+    encrypted = crypto.encrypt_message(xml, nonce, ts)
+    msg_signature = encrypted.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    signature = hashlib.sha1("".join(sorted([WECHAT["token"], ts, nonce])).encode()).hexdigest()
+    query = (f"signature={signature}&timestamp={ts}&nonce={nonce}&openid=oCustomer1"
+             f"&encrypt_type=aes&msg_signature={msg_signature}")
+    status, body, _ = post(f"{stack.url}/channels/wechat/webhook?{query}", encrypted.encode(),
+                           {"Content-Type": "text/xml"})
+    return status, body, {"nonce": nonce, "timestamp": ts}
+
+
+def wechat_replies(stack: RunningStack, body: bytes, sends_before: int) -> list[str]:
+    """Texts that reached the customer: the passive reply (decrypted with wechatpy) plus
+    messages sent through the customer-service API."""
+    from wechatpy.crypto import WeChatCrypto
+
+    out = []
+    if body and body != b"success":
+        crypto = WeChatCrypto(WECHAT["token"], WECHAT["aes_key"], WECHAT["app_id"])
+        text = body.decode()
+        sig = text.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+        ts = text.split("<TimeStamp>")[1].split("</TimeStamp>")[0]
+        nonce = text.split("<Nonce><![CDATA[")[1].split("]]>")[0]
+        plain = crypto.decrypt_message(text, sig, ts, nonce)
+        out.append(plain.split("<Content><![CDATA[")[1].split("]]>")[0])
+    assert stack.platforms is not None
+    out += [s["text"]["content"] for s in stack.platforms.recorded.wechat_sends[sends_before:]]
+    return out
+
+
+def test_wechat_encrypted_message_is_answered_once(stack: RunningStack) -> None:
+    assert stack.platforms is not None
+    rec = stack.platforms.recorded
+    before = len(rec.wechat_sends)
+    xml = wechat_text("61001", "你好，你们支持哪些支付方式？")
+    status, body, _ = wechat_post(stack, xml)
+    assert status == 200
+    if body == b"success":  # slow turn: delivered through the customer-service API
+        rec.wait_for("wechat_sends", before + 1)
+    first = wechat_replies(stack, body, before)
+    assert first and any("支付宝" in t for t in first), first
+    # WeChat retries the same MsgId when it did not like our answer: never a second reply
+    time.sleep(2)
+    sends_after_first = len(rec.wechat_sends)
+    status, again, _ = wechat_post(stack, xml)
+    assert status == 200 and again == b"success"
+    time.sleep(3)
+    assert len(rec.wechat_sends) == sends_after_first
+
+
+def test_wechat_forged_and_malicious_requests_are_refused(stack: RunningStack) -> None:
+    url = f"{stack.url}/channels/wechat/webhook"
+    ts = str(int(time.time()))
+    status, _, _ = post(f"{url}?signature=bad&timestamp={ts}&nonce=x&encrypt_type=aes"
+                        f"&msg_signature=bad", b"<xml><Encrypt>abc</Encrypt></xml>",
+                        {"Content-Type": "text/xml"})
+    assert status == 403
+    bomb = ("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+            "<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>]>"
+            "<xml><Content>&lol2;</Content></xml>")
+    status, _, elapsed = wechat_post(stack, bomb)
+    assert status in (400, 403) and elapsed < 5
+    status, _, _ = post(f"{url}?signature=x&timestamp={ts}&nonce=x", b"x" * 300_000,
+                        {"Content-Type": "text/xml"})
+    assert status in (403, 413)
