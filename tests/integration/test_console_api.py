@@ -131,3 +131,19 @@ async def test_handoffs_and_replies_survive_a_hub_restart(aiohttp_client, tmp_pa
     detail = await (await second.get(f"/api/conversations/{cid}", headers=ann)).json()
     assert detail["assignee"]["username"] == "ann"
     assert [t["text"] for t in detail["turns"] if t["role"] == "agent"] == ["On it."]
+
+
+async def test_one_customer_across_channels_on_the_card(client: TestClient,
+                                                        shop: Database) -> None:
+    from bot.services import crm
+
+    with shop.session() as s:
+        crm.link_identity(s, "slack", "T1:U9", 1)
+    with shop.session() as s:
+        for channel, sender in (("webchat", "browser-9"), ("slack", "T1:U9")):
+            convs.accept_customer_turn(s, channel, sender, "hello", "en",
+                                       customer_id=crm.verified_customer(s, channel, sender)
+                                       or (1 if channel == "webchat" else None))
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    card = await (await client.get("/api/customers/1/card", headers=ann)).json()
+    assert {c["channel"] for c in card["conversations"]} >= {"webchat", "slack"}

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from sqlalchemy import select
 
 from bot.db.models import Conversation
 from bot.hub import keys
@@ -152,7 +153,15 @@ async def customer_card(request: web.Request) -> web.Response:
         tickets = [{"id": t.id, "subject": t.subject, "status": t.status,
                     "created_at": t.created_at.isoformat()}
                    for t in crm.open_tickets(s, customer_id)]
-        return {"customer": customer, "orders": orders, "tickets": tickets}
+        # one customer across channels: every conversation linked to them, newest first
+        conversations = [{"id": c.id, "channel": c.channel, "status": c.status,
+                          "updated_at": c.updated_at.isoformat()}
+                         for c in s.scalars(select(Conversation)
+                                            .where(Conversation.customer_id == customer_id)
+                                            .order_by(Conversation.updated_at.desc())
+                                            .limit(20))]
+        return {"customer": customer, "orders": orders, "tickets": tickets,
+                "conversations": conversations}
 
     return web.json_response(await _db(request, work))
 
