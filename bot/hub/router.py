@@ -10,6 +10,7 @@ turns that were accepted but never answered (e.g. the hub was stopped mid-turn).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class ConversationRouter:
         self.reply_wait_s = reply_wait_s
         self.retry_delays = retry_delays
         self._locks: dict[str, asyncio.Lock] = {}
+        self._senders: dict[tuple[str, str], asyncio.Lock] = {}
         self._inflight: dict[int, asyncio.Future[Reply]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._deliverers: dict[str, Deliver] = {}
@@ -76,13 +78,16 @@ class ConversationRouter:
 
     async def handle(self, msg: IncomingMessage) -> Reply:
         language = detect_language(msg.text, default=_locale_language(msg.metadata))
-        acc = await asyncio.to_thread(self._accept, msg, language)
+        # One sender's deliveries are accepted one at a time: two copies of a first message
+        # arriving together must not open two conversations (then neither looks duplicate).
+        sender_lock = self._senders.setdefault((msg.channel, msg.sender_id), asyncio.Lock())
+        async with sender_lock:
+            acc = await asyncio.to_thread(self._accept, msg, language)
         log.info("turn %s accepted on %s for conversation %s%s", acc.turn_id, msg.channel,
                  acc.conversation_id, " (redelivery)" if acc.duplicate else "")
         if acc.duplicate:
-            replay = await self._replay(acc)
-            replay.duplicate = True
-            return replay
+            # a copy: the first delivery may be holding the same Reply object
+            return dataclasses.replace(await self._replay(acc), duplicate=True)
         if acc.owner == "agent":
             log.info("conversation %s is with an agent; turn %s goes to the console",
                      acc.conversation_id, acc.turn_id)

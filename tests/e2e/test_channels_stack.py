@@ -179,8 +179,9 @@ def test_wechat_forged_and_malicious_requests_are_refused(stack: RunningStack) -
     bomb = ("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
             "<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>]>"
             "<xml><Content>&lol2;</Content></xml>")
-    status, _, elapsed = wechat_post(stack, bomb)
-    assert status in (400, 403) and elapsed < 5
+    started = time.monotonic()
+    status, _, _ = wechat_post(stack, bomb)
+    assert status in (400, 403) and time.monotonic() - started < 5
     status, _, _ = post(f"{url}?signature=x&timestamp={ts}&nonce=x", b"x" * 300_000,
                         {"Content-Type": "text/xml"})
     assert status in (403, 413)

@@ -109,3 +109,25 @@ async def test_pages_and_openapi_are_served(client: TestClient) -> None:
     routes = {r.resource.canonical for r in client.app.router.routes()
               if r.resource is not None and r.resource.canonical.startswith(("/api/", "/ws/"))}
     assert routes and routes <= set(spec["paths"]), routes - set(spec["paths"])
+
+
+async def test_a_redelivery_does_not_mark_the_first_delivery_as_duplicate(
+        hub_settings: Settings, db: Database) -> None:
+    """Both deliveries wait on the same turn; only the second may be flagged."""
+    import asyncio
+
+    from bot.hub.rasa_client import RasaClient
+    from bot.hub.router import ConversationRouter
+    from channels.base import IncomingMessage
+
+    class SlowRasa(RasaClient):
+        async def send(self, sender, text, metadata):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.2)
+            return [{"recipient_id": sender, "text": "hello!"}]
+
+    router = ConversationRouter(db, SlowRasa("http://unused", 5))
+    msg = IncomingMessage("slack", "T1:U1", "hi", "Ev-9")
+    first, second = await asyncio.gather(router.handle(msg), router.handle(msg))
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert first.messages == second.messages == [{"text": "hello!"}]
+    await router.close()

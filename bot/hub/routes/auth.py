@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from aiohttp import web
 
 from bot.hub import keys
 from bot.hub.errors import BadRequest, Unauthorized
+from bot.hub.http import read_json
 from bot.hub.security import principal
 from bot.services.auth import authenticate, issue_token
 
@@ -17,12 +17,7 @@ routes = web.RouteTableDef()
 
 @routes.post("/api/auth/login")
 async def login(request: web.Request) -> web.Response:
-    try:
-        data = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadRequest("body is not valid JSON") from e
-    if not isinstance(data, dict):
-        raise BadRequest("expected a JSON object")
+    data = await read_json(request)
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("'username' and 'password' are required strings")

@@ -3,8 +3,6 @@ resolving, handing back to the bot, the CRM card, and a websocket of live events
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -12,28 +10,14 @@ from sqlalchemy import select
 
 from bot.db.models import Conversation
 from bot.hub import keys
-from bot.hub.errors import BadRequest, Conflict, NotFound, Unauthorized
+from bot.hub.errors import BadRequest, Unauthorized
+from bot.hub.http import in_session, read_json
 from bot.hub.security import require
 from bot.services import conversations as convs
 from bot.services import crm
 from bot.services.auth import read_token
 
 routes = web.RouteTableDef()
-
-
-async def _db(request: web.Request, fn: Any, *args: Any) -> Any:
-    db = request.app[keys.DB]
-
-    def work() -> Any:
-        with db.session() as s:
-            return fn(s, *args)
-
-    try:
-        return await asyncio.to_thread(work)
-    except convs.ConflictError as e:
-        raise Conflict(str(e)) from e
-    except LookupError as e:
-        raise NotFound(str(e)) from e
 
 
 def _detail(s: Any, conversation_id: str) -> dict[str, Any]:
@@ -55,7 +39,7 @@ async def handoff_queue(request: web.Request) -> web.Response:
     status = request.query.get("status", "queued")
     if status not in ("queued", "claimed", "all"):
         raise BadRequest("status must be queued, claimed or all")
-    return web.json_response({"handoffs": await _db(request, convs.handoff_queue, status)})
+    return web.json_response({"handoffs": await in_session(request, convs.handoff_queue, status)})
 
 
 @routes.post("/api/conversations/{id}/claim")
@@ -67,7 +51,7 @@ async def claim(request: web.Request) -> web.Response:
         convs.claim(s, cid, p.user_id)
         return _detail(s, cid)
 
-    detail = await _db(request, work)
+    detail = await in_session(request, work)
     await _changed(request, detail)
     return web.json_response(detail)
 
@@ -76,10 +60,7 @@ async def claim(request: web.Request) -> web.Response:
 async def agent_reply(request: web.Request) -> web.Response:
     p = require(request, "agent")
     cid = request.match_info["id"]
-    try:
-        text = json.loads(await request.read()).get("text")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as e:
-        raise BadRequest("expected a JSON object with 'text'") from e
+    text = (await read_json(request)).get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 4000:
         raise BadRequest("'text' must be 1-4000 characters")
 
@@ -89,7 +70,7 @@ async def agent_reply(request: web.Request) -> web.Response:
         return ({"id": turn.id, "role": "agent", "text": turn.text, "language": turn.language,
                  "created_at": turn.created_at.isoformat()}, conv.channel, conv.sender_id)
 
-    turn, channel, sender = await _db(request, work)
+    turn, channel, sender = await in_session(request, work)
     delivery = await request.app[keys.ROUTER].deliver_agent(
         channel, sender, cid, [{"text": turn["text"], "custom": {"agent": p.username}}])
     await request.app[keys.REALTIME].broadcast_staff(
@@ -106,7 +87,7 @@ async def resolve(request: web.Request) -> web.Response:
         convs.resolve(s, cid)
         return _detail(s, cid)
 
-    detail = await _db(request, work)
+    detail = await in_session(request, work)
     await _changed(request, detail)
     return web.json_response(detail)
 
@@ -120,7 +101,7 @@ async def handback(request: web.Request) -> web.Response:
         convs.hand_back(s, cid)
         return _detail(s, cid)
 
-    detail = await _db(request, work)
+    detail = await in_session(request, work)
     await _changed(request, detail)
     await request.app[keys.ROUTER].deliver_agent(detail["channel"], detail["sender_id"], cid, [
         {"text": "您好，我是智能助手，接下来由我继续为您服务。" if detail["language"] == "zh"
@@ -163,7 +144,7 @@ async def customer_card(request: web.Request) -> web.Response:
         return {"customer": customer, "orders": orders, "tickets": tickets,
                 "conversations": conversations}
 
-    return web.json_response(await _db(request, work))
+    return web.json_response(await in_session(request, work))
 
 
 @routes.get("/ws/console")

@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 from typing import Any
 
 from aiohttp import web
 
 from bot.hub import keys
-from bot.hub.errors import BadRequest, Conflict, NotFound
+from bot.hub.errors import BadRequest
+from bot.hub.http import in_session, read_json
 from bot.hub.security import require
 from bot.services import kb
-from knowledge.articles import LANGUAGES, ArticleError
+from knowledge.articles import LANGUAGES
 
 routes = web.RouteTableDef()
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadRequest("body is not valid JSON") from e
-    if not isinstance(data, dict):
-        raise BadRequest("expected a JSON object")
-    return data
 
 
 def _str_list(value: Any, field: str) -> list[str]:
@@ -55,23 +45,6 @@ def _language(value: str) -> str:
     return value
 
 
-async def _run(request: web.Request, fn: Any, *args: Any) -> Any:
-    db = request.app[keys.DB]
-
-    def work() -> Any:
-        with db.session() as s:
-            return fn(s, *args)
-
-    try:
-        return await asyncio.to_thread(work)
-    except kb.KbNotFound as e:
-        raise NotFound(str(e)) from e
-    except kb.KbConflict as e:
-        raise Conflict(str(e)) from e
-    except ArticleError as e:
-        raise BadRequest(str(e)) from e
-
-
 async def _reindex(request: web.Request, slug: str, language: str) -> None:
     indexer = request.app[keys.KB_INDEXER]
     loop = asyncio.get_running_loop()
@@ -79,7 +52,7 @@ async def _reindex(request: web.Request, slug: str, language: str) -> None:
 
 
 async def _detail(request: web.Request, slug: str, language: str) -> dict[str, Any]:
-    return await _run(request, kb.detail, slug, language)
+    return await in_session(request, kb.detail, slug, language)
 
 
 @routes.get("/api/kb/articles")
@@ -88,20 +61,20 @@ async def list_articles(request: web.Request) -> web.Response:
     language = request.query.get("language") or None
     if language is not None:
         _language(language)
-    rows = await _run(request, kb.listing, request.query.get("q"), language)
+    rows = await in_session(request, kb.listing, request.query.get("q"), language)
     return web.json_response({"articles": rows})
 
 
 @routes.post("/api/kb/articles")
 async def create_article(request: web.Request) -> web.Response:
     p = require(request, "editor")
-    data = await _json(request)
+    data = await read_json(request)
     slug, language = data.get("slug"), data.get("language")
     if not isinstance(slug, str) or not isinstance(language, str):
         raise BadRequest("'slug' and 'language' are required strings")
     _language(language)
     publish = bool(data.get("publish"))
-    await _run(request, kb.create, slug, language, _draft(data), p.username, publish)
+    await in_session(request, kb.create, slug, language, _draft(data), p.username, publish)
     if publish:
         await _reindex(request, slug, language)
     return web.json_response(await _detail(request, slug, language), status=201)
@@ -118,9 +91,9 @@ async def get_article(request: web.Request) -> web.Response:
 async def update_article(request: web.Request) -> web.Response:
     p = require(request, "editor")
     slug, language = request.match_info["slug"], _language(request.match_info["language"])
-    data = await _json(request)
+    data = await read_json(request)
     publish = bool(data.get("publish"))
-    await _run(request, kb.update, slug, language, _draft(data), p.username, publish)
+    await in_session(request, kb.update, slug, language, _draft(data), p.username, publish)
     if publish:
         await _reindex(request, slug, language)
     return web.json_response(await _detail(request, slug, language))
@@ -130,7 +103,7 @@ async def update_article(request: web.Request) -> web.Response:
 async def publish_article(request: web.Request) -> web.Response:
     p = require(request, "editor")
     slug, language = request.match_info["slug"], _language(request.match_info["language"])
-    await _run(request, kb.publish, slug, language, p.username)
+    await in_session(request, kb.publish, slug, language, p.username)
     await _reindex(request, slug, language)
     return web.json_response(await _detail(request, slug, language))
 
@@ -139,10 +112,10 @@ async def publish_article(request: web.Request) -> web.Response:
 async def rollback_article(request: web.Request) -> web.Response:
     p = require(request, "editor")
     slug, language = request.match_info["slug"], _language(request.match_info["language"])
-    revision = (await _json(request)).get("revision")
+    revision = (await read_json(request)).get("revision")
     if not isinstance(revision, int) or isinstance(revision, bool):
         raise BadRequest("'revision' must be an integer")
-    await _run(request, kb.rollback, slug, language, revision, p.username)
+    await in_session(request, kb.rollback, slug, language, revision, p.username)
     await _reindex(request, slug, language)
     return web.json_response(await _detail(request, slug, language))
 
@@ -151,7 +124,7 @@ async def rollback_article(request: web.Request) -> web.Response:
 async def delete_article(request: web.Request) -> web.Response:
     p = require(request, "editor")
     slug, language = request.match_info["slug"], _language(request.match_info["language"])
-    await _run(request, kb.delete, slug, language, p.username)
+    await in_session(request, kb.delete, slug, language, p.username)
     await _reindex(request, slug, language)
     return web.Response(status=204)
 
@@ -164,7 +137,7 @@ async def get_revision(request: web.Request) -> web.Response:
         revision = int(request.match_info["revision"])
     except ValueError as e:
         raise BadRequest("revision must be an integer") from e
-    return web.json_response(await _run(request, kb.get_revision, slug, language, revision))
+    return web.json_response(await in_session(request, kb.get_revision, slug, language, revision))
 
 
 @routes.get("/api/kb/gaps")
@@ -174,7 +147,7 @@ async def list_gaps(request: web.Request) -> web.Response:
         limit = min(max(int(request.query.get("limit", "50")), 1), 500)
     except ValueError as e:
         raise BadRequest("limit must be an integer") from e
-    return web.json_response({"gaps": await _run(request, kb.gaps, limit)})
+    return web.json_response({"gaps": await in_session(request, kb.gaps, limit)})
 
 
 @routes.post("/api/kb/reindex")
@@ -193,7 +166,7 @@ async def help_page(request: web.Request) -> web.Response:
     language = request.query.get("lang", "en")
     if language not in LANGUAGES:
         language = "en"
-    articles = await _run(request, kb.published_articles, slug, language)
+    articles = await in_session(request, kb.published_articles, slug, language)
     if not articles:
         raise web.HTTPNotFound(text="No such article")
     a = articles[0]
