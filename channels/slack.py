@@ -131,6 +131,10 @@ class SlackAdapter:
         if not valid:
             raise Forbidden("bad Slack signature")
 
+    def reply_target(self, msg: IncomingMessage) -> str:
+        """Where the hub sends the answer to ``msg``: its channel and thread."""
+        return reply_target(msg)
+
     def parse(self, request: InboundRequest) -> Parsed:
         if len(request.body) > self.max_body:
             raise PayloadTooLarge(f"body is larger than {self.max_body} bytes")

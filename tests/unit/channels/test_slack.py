@@ -17,6 +17,7 @@ from channels.base import (
     DeliveryError,
     Forbidden,
     InboundRequest,
+    IncomingMessage,
     InvalidPayload,
     Parsed,
     PayloadTooLarge,
@@ -324,3 +325,10 @@ async def test_bad_recipient_is_a_permanent_error() -> None:
     with pytest.raises(DeliveryError) as e:
         await adapter.send("|1.0", [{"text": "hi"}])
     assert e.value.retryable is False
+
+
+def test_the_adapter_tells_the_hub_where_to_reply() -> None:
+    adapter = SlackAdapter(signing_secret="s", bot_token="xoxb-1")
+    msg = IncomingMessage("slack", "T1:U1", "hi", "Ev1",
+                          {"channel": "D42", "thread_ts": "1700000000.000100"})
+    assert adapter.reply_target(msg) == "D42|1700000000.000100"
