@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000,1000000")
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--nprobe", default="8,16,64")
+    ap.add_argument("--nprobe", default="8,16,64,256")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     rows = run([int(s) for s in args.sizes.split(",")], args.dim, args.queries,
