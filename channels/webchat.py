@@ -11,7 +11,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.base import IncomingMessage, InvalidPayload, PayloadTooLarge
+from channels.base import (
+    InboundRequest,
+    IncomingMessage,
+    InvalidPayload,
+    Parsed,
+    PayloadTooLarge,
+)
 
 NAME = "webchat"
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -25,10 +31,13 @@ class WebChatAdapter:
         self.max_chars = max_chars
         self._push = push
 
-    def verify(self, headers: dict[str, str], body: bytes) -> None:
-        return None
+    def verify(self, request: InboundRequest, now: float) -> None:
+        return None  # a public widget: nothing to verify, only the payload's shape
 
-    def parse(self, body: bytes) -> IncomingMessage:
+    def parse(self, request: InboundRequest) -> Parsed:
+        return Parsed(message=self.parse_body(request.body))
+
+    def parse_body(self, body: bytes) -> IncomingMessage:
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -14,8 +14,9 @@ adapter = WebChatAdapter(max_chars=50, push=_push)
 
 
 def test_parses_a_valid_message_and_drops_unknown_metadata() -> None:
-    msg = adapter.parse(json.dumps({"sender": "abc-1", "text": " hi ", "client_message_id": "m1",
-                                    "metadata": {"locale": "zh-CN", "customer_id": 5}}).encode())
+    body = {"sender": "abc-1", "text": " hi ", "client_message_id": "m1",
+            "metadata": {"locale": "zh-CN", "customer_id": 5}}
+    msg = adapter.parse_body(json.dumps(body).encode())
     assert (msg.sender_id, msg.text, msg.client_message_id) == ("abc-1", "hi", "m1")
     # identity can never be claimed by the client
     assert msg.metadata == {"locale": "zh-CN"}
@@ -29,9 +30,9 @@ def test_parses_a_valid_message_and_drops_unknown_metadata() -> None:
 ])
 def test_malformed_payloads_are_refused(body: bytes) -> None:
     with pytest.raises(InvalidPayload):
-        adapter.parse(body)
+        adapter.parse_body(body)
 
 
 def test_oversized_text_is_refused() -> None:
     with pytest.raises(PayloadTooLarge):
-        adapter.parse(json.dumps({"sender": "a", "text": "x" * 51}).encode())
+        adapter.parse_body(json.dumps({"sender": "a", "text": "x" * 51}).encode())

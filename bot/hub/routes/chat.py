@@ -27,7 +27,7 @@ def reply_body(reply: Reply) -> dict[str, Any]:
 @routes.post("/api/chat")
 async def post_chat(request: web.Request) -> web.Response:
     adapter = request.app[keys.WEBCHAT]
-    msg = adapter.parse(await request.read())
+    msg = adapter.parse_body(await request.read())
     reply = await request.app[keys.ROUTER].handle(msg)
     return web.json_response(reply_body(reply), status=202 if reply.status == "pending" else 200)
 
