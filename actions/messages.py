@@ -87,3 +87,5 @@ KB_NO_ANSWER = {
     "en": "I couldn't find an answer to that in our help centre, and I'd rather not guess. Would you like me to connect you with a person?",
     "zh": "抱歉，帮助中心里没有找到这个问题的答案，我不想乱说。需要为您转接人工客服吗？",
 }
+REASON_BOUGHT_TOGETHER = {"en": "often bought with your {product}", "zh": "常与您买过的{product}一起购买"}
+REASON_SIMILAR = {"en": "similar to your {product}", "zh": "与您买过的{product}相似"}

@@ -1,8 +1,12 @@
-"""Product suggestions (popularity baseline, in stock, not already bought when we know who asks)."""
+"""Product suggestions: the blended recommender (collaborative + content + popularity) for the
+verified customer, popular picks for anyone else; always in stock and not already bought,
+within the category or price the customer mentioned, each with its reason."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +14,27 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages as M
 from actions.runtime import database, language, t
+from bot.db.models import Product
+from bot.recommend.live import LiveRecommender
+from bot.recommend.model import Recommendation
 from bot.services import catalog
+from bot.settings import get_settings
+
+_MAX_PRICE = re.compile(
+    r"(?:under|below|less than|max(?:imum)?|up to|<)\s*[¥$]?\s*(\d+)"
+    r"|(\d+)\s*(?:元|块|rmb|yuan)?\s*(?:以内|以下|之内)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def live() -> LiveRecommender:
+    return LiveRecommender(get_settings().recommender_path())
+
+
+def max_price_cents(text: str) -> int | None:
+    m = _MAX_PRICE.search(text)
+    if m is None:
+        return None
+    return int(m.group(1) or m.group(2)) * 100
 
 
 class ActionRecommend(Action):
@@ -20,27 +44,52 @@ class ActionRecommend(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         lang = language(tracker)
-        category = catalog.detect_category(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        category = catalog.detect_category(text)
         cid = tracker.get_slot("customer_id")
-        picks = await asyncio.to_thread(_picks, category, int(cid) if cid else None)
+        picks = await asyncio.to_thread(_recommend, int(cid) if cid else None, category,
+                                        max_price_cents(text))
         if not picks:
             dispatcher.utter_message(text=t(M.RECOMMEND_NONE, lang))
             return []
         scope = ""
         if category:
-            name = catalog.CATEGORY_ZH[category] if lang == "zh" else category
-            scope = t(M.RECOMMEND_SCOPE, lang, category=name)
+            scope = t(M.RECOMMEND_SCOPE, lang, category=catalog.CATEGORY_ZH[category]
+                      if lang == "zh" else category)
         lines = [t(M.RECOMMEND_INTRO, lang, scope=scope)]
-        lines += [t(M.RECOMMEND_LINE, lang, name=p.name_zh if lang == "zh" else p.name_en,
-                    price=f"{p.price_cents / 100:,.0f}") for p in picks]
+        items = []
+        for rec, product, because in picks:
+            name = product.name_zh if lang == "zh" else product.name_en
+            reason = _reason(rec, because, lang, category)
+            lines.append(t(M.RECOMMEND_LINE, lang, name=name,
+                           price=f"{product.price_cents / 100:,.0f}") + f" — {reason}")
+            items.append({"product_id": product.id, "name": name, "category": product.category,
+                          "price": product.price_cents / 100, "reason": rec.reason,
+                          "reason_text": reason, "because_of": rec.because_of})
         dispatcher.utter_message(text="\n".join(lines))
-        dispatcher.utter_message(json_message={"recommendations": [
-            {"product_id": p.id, "name": p.name_zh if lang == "zh" else p.name_en,
-             "category": p.category, "price": p.price_cents / 100,
-             "reason": t(M.RECOMMEND_REASON, lang)} for p in picks]})
+        dispatcher.utter_message(json_message={"recommendations": items})
         return []
 
 
-def _picks(category: str | None, customer_id: int | None) -> list[catalog.ProductPick]:
+def _reason(rec: Recommendation, because: Product | None, lang: str,
+            category: str | None) -> str:
+    other = (because.name_zh if lang == "zh" else because.name_en) if because else ""
+    if rec.reason == "bought_together" and other:
+        return t(M.REASON_BOUGHT_TOGETHER, lang, product=other)
+    if rec.reason == "similar_to" and other:
+        return t(M.REASON_SIMILAR, lang, product=other)
+    return t(M.RECOMMEND_REASON, lang)
+
+
+def _recommend(customer_id: int | None, category: str | None, max_price: int | None
+               ) -> list[tuple[Recommendation, Product, Product | None]]:
+    model = live().get()
     with database().session() as s:
-        return catalog.popular_in_stock(s, category, customer_id)
+        if model is None:  # not fitted yet: plain popularity from the database
+            picks = catalog.popular_in_stock(s, category, customer_id)
+            return [(Recommendation(p.id, 0.0, "popular", None), s.get(Product, p.id), None)
+                    for p in picks]
+        model.refresh_stock(s)
+        recs = model.recommend(customer_id, k=3, category=category, max_price_cents=max_price)
+        return [(r, s.get(Product, r.product_id),
+                 s.get(Product, r.because_of) if r.because_of else None) for r in recs]

@@ -44,6 +44,11 @@ def init(settings: Settings, *, demo: bool = True) -> str | None:
                                            settings.demo_orders), seed=settings.demo_seed)
             print("  " + ", ".join(f"{v} {k}" for k, v in counts.items()), flush=True)
         ensure_kb(settings, db)
+        from bot.recommend.live import current_version, fit_and_publish
+
+        if current_version(settings.recommender_path()) is None:
+            print("Fitting the recommender on the order history...", flush=True)
+            fit_and_publish(db, settings.recommender_path())
         with db.session() as s:
             pw = settings.admin_password.get_secret_value() if settings.admin_password else None
             return ensure_admin(s, settings.admin_username, pw)
@@ -121,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("hub")
     sub.add_parser("run")
     cli_kb.add_parser(sub)
+    sub.add_parser("recommend-fit", help="refit the recommender on the current order history "
+                                         "(action servers swap it in without a restart)")
     u = sub.add_parser("user")
     u.add_argument("username")
     u.add_argument("password")
@@ -139,6 +146,10 @@ def main(argv: list[str] | None = None) -> None:
         cmd_hub(settings)
     elif args.cmd == "run":
         cmd_run(settings)
+    elif args.cmd == "recommend-fit":
+        from bot.recommend.live import fit_and_publish
+
+        print(fit_and_publish(Database(settings.db_url()), settings.recommender_path()))
     elif args.cmd == "kb":
         cli_kb.run(settings, args)
     elif args.cmd == "user":

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'kefu.db'}"
 
+    def recommender_path(self) -> Path:
+        return self.data_dir / "recommender"
+
     def kb_index_path(self) -> Path:
         return self.kb_index_dir or self.data_dir / "kb-index"
 
