@@ -89,3 +89,7 @@ KB_NO_ANSWER = {
 }
 REASON_BOUGHT_TOGETHER = {"en": "often bought with your {product}", "zh": "常与您买过的{product}一起购买"}
 REASON_SIMILAR = {"en": "similar to your {product}", "zh": "与您买过的{product}相似"}
+CHOOSE_WHICH = {"en": "Which product do you mean? You can pick one of the buttons or say \"the first one\".", "zh": "请问您指的是哪一款？可以点选按钮，或者说“第一个”。"}
+PRODUCT_DETAILS = {"en": "{name} — ¥{price}. {description} {stock} Anything else I can help with?", "zh": "{name}，¥{price}。{description}{stock}还有什么可以帮您的吗？"}
+IN_STOCK = {"en": "In stock ({n} available).", "zh": "现货（库存{n}件）。"}
+OUT_OF_STOCK = {"en": "Currently out of stock.", "zh": "目前缺货。"}

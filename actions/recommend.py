@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages as M
@@ -66,9 +67,67 @@ class ActionRecommend(Action):
             items.append({"product_id": product.id, "name": name, "category": product.category,
                           "price": product.price_cents / 100, "reason": rec.reason,
                           "reason_text": reason, "because_of": rec.because_of})
-        dispatcher.utter_message(text="\n".join(lines))
+        # Buttons where the channel shows them; "the second one" works everywhere (the slot
+        # remembers the list for action_product_details).
+        buttons = [{"title": item["name"],
+                    "payload": f'/choose_product{{"product_id": "{item["product_id"]}"}}'}
+                   for item in items]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         dispatcher.utter_message(json_message={"recommendations": items})
+        return [SlotSet("last_recommendations", [str(i["product_id"]) for i in items])]
+
+
+_ORDINALS = [("first", "1st", "第一", "一号", "1号", "option one"),
+             ("second", "2nd", "第二", "二号", "2号", "option two"),
+             ("third", "3rd", "第三", "三号", "3号", "option three")]
+
+
+def chosen_index(text: str) -> int | None:
+    lowered = text.lower()
+    for i, words in enumerate(_ORDINALS):
+        if any(w in lowered for w in words):
+            return i
+    m = re.search(r"\b([1-3])\b", lowered)
+    return int(m.group(1)) - 1 if m else None
+
+
+class ActionProductDetails(Action):
+    """The follow-up on a choice: details of the product the customer picked."""
+
+    def name(self) -> str:
+        return "action_product_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        lang = language(tracker)
+        product_id = next(tracker.get_latest_entity_values("product_id"), None)
+        if product_id is None:
+            shown = tracker.get_slot("last_recommendations") or []
+            index = chosen_index(tracker.latest_message.get("text") or "")
+            if index is not None and index < len(shown):
+                product_id = shown[index]
+        if product_id is None or not str(product_id).isdigit():
+            dispatcher.utter_message(text=t(M.CHOOSE_WHICH, lang))
+            return []
+        product = await asyncio.to_thread(_product, int(product_id))
+        if product is None:
+            dispatcher.utter_message(text=t(M.CHOOSE_WHICH, lang))
+            return []
+        stock = t(M.IN_STOCK if product.stock > 0 else M.OUT_OF_STOCK, lang, n=product.stock)
+        dispatcher.utter_message(text=t(
+            M.PRODUCT_DETAILS, lang,
+            name=product.name_zh if lang == "zh" else product.name_en,
+            description=product.description_zh if lang == "zh" else product.description_en,
+            price=f"{product.price_cents / 100:,.0f}", stock=stock))
+        dispatcher.utter_message(json_message={"product": {
+            "product_id": product.id, "sku": product.sku, "stock": product.stock,
+            "price": product.price_cents / 100}})
         return []
+
+
+def _product(product_id: int) -> Product | None:
+    with database().session() as s:
+        return s.get(Product, product_id)
 
 
 def _reason(rec: Recommendation, because: Product | None, lang: str,

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'kefu.db'}"
 
+    recommender_refresh_s: float = 3600.0
+
     def recommender_path(self) -> Path:
         return self.data_dir / "recommender"
 

@@ -20,6 +20,7 @@ from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
 from bot.hub.routes import auth, chat, console, conversations, health, kb, pages
 from bot.hub.routes import channels as channels_routes
+from bot.recommend.live import LiveRecommender, refit_on_schedule
 from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
 from channels import webchat
@@ -63,6 +64,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
                                      make_embedder(settings.kb_embedder),
                                      settings.kb_approx_threshold)
     app[keys.INDEX_WRITER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-index")
+    app[keys.RECOMMENDER] = LiveRecommender(settings.recommender_path())
     app[keys.CHANNELS] = build_channels(settings)
     app[keys.OUTBOUND] = Outbound(app[keys.DB], realtime.broadcast_staff)
     app[keys.BACKGROUND] = set()
@@ -75,10 +77,13 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await app[keys.RASA].start()
+        refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
         resumed = await router.resume_unanswered()
         if resumed:
             log.info("resuming %d unanswered customer turns", resumed)
         yield
+        refits.cancel()
+        await asyncio.gather(refits, return_exceptions=True)
         for task in list(app[keys.BACKGROUND]):
             task.cancel()
         await asyncio.gather(*app[keys.BACKGROUND], return_exceptions=True)

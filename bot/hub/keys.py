@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.hub.rasa_client import RasaClient
     from bot.hub.realtime import Realtime
     from bot.hub.router import ConversationRouter
+    from bot.recommend.live import LiveRecommender
     from bot.services.kb_index import KbIndexer
     from bot.settings import Settings
     from channels.base import ChannelAdapter
@@ -26,6 +27,7 @@ REALTIME: web.AppKey[Realtime] = web.AppKey("realtime")
 ROUTER: web.AppKey[ConversationRouter] = web.AppKey("router")
 WEBCHAT: web.AppKey[WebChatAdapter] = web.AppKey("webchat")
 KB_INDEXER: web.AppKey[KbIndexer] = web.AppKey("kb_indexer")
+RECOMMENDER: web.AppKey[LiveRecommender] = web.AppKey("recommender")
 CHANNELS: web.AppKey[dict[str, ChannelAdapter]] = web.AppKey("channels")
 OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
 # Background work started by requests (answers to webhooks), awaited on shutdown.

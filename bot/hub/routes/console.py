@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from bot.db.models import Conversation
+from bot.db.models import Conversation, Product
 from bot.hub import keys
 from bot.hub.errors import BadRequest, Unauthorized
 from bot.hub.http import in_session, read_json
@@ -141,8 +141,18 @@ async def customer_card(request: web.Request) -> web.Response:
                                             .where(Conversation.customer_id == customer_id)
                                             .order_by(Conversation.updated_at.desc())
                                             .limit(20))]
+        model = request.app[keys.RECOMMENDER].get()
+        suggestions = []
+        if model is not None:
+            for r in model.recommend(customer_id, k=3):
+                product = s.get(Product, r.product_id)
+                if product is not None:
+                    suggestions.append({"product_id": product.id, "name": product.name_en,
+                                        "name_zh": product.name_zh, "reason": r.reason,
+                                        "because_of": r.because_of,
+                                        "price": product.price_cents / 100})
         return {"customer": customer, "orders": orders, "tickets": tickets,
-                "conversations": conversations}
+                "conversations": conversations, "suggestions": suggestions}
 
     return web.json_response(await in_session(request, work))
 

@@ -1440,6 +1440,23 @@
       ]));
     });
     crmBody.appendChild(ts);
+
+    // Suggestions from the recommender, with the reason, for the agent to offer
+    var sugg = Array.isArray(card.suggestions) ? card.suggestions : [];
+    var reasons = { bought_together: 'bought together with their past items',
+                    similar_to: 'similar to what they bought', popular: 'popular',
+                    popular_in_category: 'popular in the category' };
+    var ss = el('div', { class: 'crm-section' }, [el('h4', { text: 'Suggestions' })]);
+    if (!sugg.length) ss.appendChild(el('div', { class: 'crm-none', text: 'No suggestions yet.' }));
+    sugg.forEach(function (p) {
+      ss.appendChild(el('div', { class: 'crm-ticket', 'data-testid': 'crm-suggestion' }, [
+        el('div', { class: 'crm-ticket-subject', text: str(p.name) + ' — ¥' + str(p.price) }),
+        el('div', { class: 'crm-order-row crm-ticket-meta' }, [
+          el('span', { text: reasons[p.reason] || str(p.reason) })
+        ])
+      ]));
+    });
+    crmBody.appendChild(ss);
   }
 
   // ---------- boot ----------
