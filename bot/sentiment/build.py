@@ -45,7 +45,7 @@ def ensure_sentiment_model(settings: Settings) -> str:
     from bot.sentiment.e5_rebuild import build_e5_small
     from bot.sentiment.train import train
 
-    print(f"Building the sentiment model ({target.name}); about 10 minutes on 2 cores...",
+    print(f"Building the sentiment model ({target.name}); about 6 minutes on 2 cores...",
           flush=True)
     t0 = time.monotonic()
     base = build_e5_small(settings.cache_dir / "models" / "e5-small")
