@@ -38,12 +38,15 @@ async def test_every_customer_turn_gets_a_sentiment(stack: RunningStack) -> None
 async def test_an_angry_conversation_escalates(stack: RunningStack, sender: str,
                                                lines: list[str]) -> None:
     replies = [await chat(stack, sender, line) for line in lines]
-    assert any(handed_off(r) for r in replies)
+    handed = [r for r in replies if handed_off(r)]
+    assert len(handed) == 1  # once with a person, later turns wait for the agent
     detail = await staff_get(stack, f"/api/conversations/{replies[0]['conversation_id']}")
     assert detail["owner"] == "agent" and detail["status"] == "open"
     assert detail["handoffs"][0]["reason"] in ("negative_sentiment", "negative_trend")
-    queue_notice = texts(replies[-1])
-    assert ("queue" in queue_notice) if sender.endswith("en") else ("前面" in queue_notice)
+    notice = texts(handed[0])
+    assert ("queue" in notice) if sender.endswith("en") else ("前面" in notice)
+    after = replies[replies.index(handed[0]) + 1:]
+    assert all(r["messages"] == [] and r["status"] == "with_agent" for r in after)
 
 
 async def test_a_neutral_conversation_does_not(stack: RunningStack) -> None:
