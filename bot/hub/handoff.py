@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, Customer, Handoff, Turn
+from bot.db.models import Conversation, Customer, Turn
 from bot.services import conversations as convs
 from bot.services.escalation import Policy, TurnSignal, decide
 
@@ -53,24 +53,22 @@ def after_bot_turn(s: Session, conversation_id: str, bot_messages: list[dict[str
     decision = decide(_signals(s, conversation_id), tier, policy)
     if requested is None and not decision.escalate:
         return None
-    reason = requested if requested is not None else decision.reason or "policy"
-    if requested == "customer_request" and decision.reason not in (None, "explicit_request"):
-        reason = decision.reason or reason
+    # The policy's reason is more specific than the bot's generic "customer_request"
+    # (e.g. the customer agreed to a person after an angry turn).
+    specific = decision.reason not in (None, "explicit_request")
+    if requested is None or (requested == "customer_request" and specific):
+        reason = decision.reason or "policy"
+    else:
+        reason = requested
     if not convs.start_handoff(s, conversation_id, reason, decision.priority):
         return None
     s.flush()
     queue = convs.handoff_queue(s, "queued")
-    mine = next((h for h in queue if h["conversation_id"] == conversation_id), None)
-    position = 1 + next((i for i, h in enumerate(queue)
-                         if h["conversation_id"] == conversation_id), 0)
+    position, mine = next(((i + 1, h) for i, h in enumerate(queue)
+                           if h["conversation_id"] == conversation_id), (1, None))
     lang = conv.language if conv.language in QUEUE_NOTICE else "en"
     notice = {"text": QUEUE_NOTICE[lang].format(n=position, ahead=position - 1,
                                                  m=position * MINUTES_PER_CUSTOMER),
               "custom": {"handoff": True, "reason": reason, "queue_position": position}}
     return HandoffStarted(mine or {"conversation_id": conversation_id, "reason": reason},
                           notice)
-
-
-def queued_count(s: Session) -> int:
-    return int(s.scalar(select(func.count()).select_from(Handoff)
-                        .where(Handoff.status == "queued")) or 0)

@@ -204,27 +204,29 @@ class ConversationRouter:
                             messages: list[dict[str, Any]]) -> str:
         """An agent's reply, out through the customer's own channel: ``delivered``,
         ``queued`` (stored; the customer is offline) or ``failed``."""
+        return await self._deliver(channel, sender_id, conversation_id, {
+            "type": "agent_message", "conversation_id": conversation_id,
+            "messages": messages})
+
+    async def _deliver_late(self, channel: str, sender_id: str, reply: Reply) -> None:
+        await self._deliver(channel, sender_id, reply.conversation_id, {
+            "type": "messages", "conversation_id": reply.conversation_id,
+            "reply_to": reply.turn_id, "messages": reply.messages})
+
+    async def _deliver(self, channel: str, sender_id: str, conversation_id: str,
+                       frame: dict[str, Any]) -> str:
+        """Through the channel's registered deliverer: delivered / queued / failed."""
         deliver = self._deliverers.get(channel)
         if deliver is None:
+            log.warning("no delivery for channel %s (conversation %s)", channel,
+                        conversation_id)
             return "failed"
         try:
-            sent = await deliver(sender_id, conversation_id, {
-                "type": "agent_message", "conversation_id": conversation_id,
-                "messages": messages})
+            sent = await deliver(sender_id, conversation_id, frame)
         except Exception:
             log.exception("delivery to %s on %s failed", sender_id, channel)
             return "failed"
         return "delivered" if sent else "queued"
-
-    async def _deliver_late(self, channel: str, sender_id: str, reply: Reply) -> None:
-        deliver = self._deliverers.get(channel)
-        if deliver is None:
-            log.warning("no late delivery for channel %s (conversation %s)", channel,
-                        reply.conversation_id)
-            return
-        await deliver(sender_id, reply.conversation_id, {
-            "type": "messages", "conversation_id": reply.conversation_id,
-            "reply_to": reply.turn_id, "messages": reply.messages})
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

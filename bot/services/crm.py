@@ -108,10 +108,6 @@ def order_for_customer(s: Session, order_id: int, customer_id: int) -> OrderView
     return _order_view(order)
 
 
-def order_exists(s: Session, order_id: int) -> bool:
-    return s.get(Order, order_id) is not None
-
-
 def recent_orders(s: Session, customer_id: int, limit: int = 5) -> list[OrderView]:
     orders = s.scalars(
         select(Order).where(Order.customer_id == customer_id)

@@ -51,8 +51,3 @@ class KbIndexer:
             log.info("knowledge index %s: %s/%s %s", version, slug, language,
                      "updated" if live else "removed")
             return version
-
-    def ensure(self) -> str:
-        """Build the index if there is none yet (first start)."""
-        current = self.store.current()
-        return current if current is not None else self.rebuild()

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.hub import keys
 from bot.hub.router import Reply
+from bot.services import conversations as convs
 from channels.base import ChannelAdapter, InboundRequest, IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,7 @@ def _send_when_done(app: web.Application, adapter: ChannelAdapter, msg: Incoming
 
 def attach_delivery(app: web.Application) -> None:
     """Agent replies and late bot replies for platform channels go out through their APIs."""
-    from bot.db.session import Database
-    from bot.services import conversations as convs
-
-    db: Database = app[keys.DB]
+    db = app[keys.DB]
     for name, adapter in app[keys.CHANNELS].items():
 
         async def deliver(sender_id: str, conversation_id: str, frame: dict[str, Any],
