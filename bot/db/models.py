@@ -190,6 +190,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # The end-of-conversation rating: None, "asked" (waiting for 1-5) or "rated".
+    csat_state: Mapped[str | None] = mapped_column(String(16))
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="conversation", cascade="all, delete-orphan", order_by="Turn.id"
@@ -211,7 +214,10 @@ class Turn(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(16))  # customer, bot, agent, system
+    # Stored redacted (PII replaced by placeholders) when redaction is on; ``raw_text`` keeps
+    # the original only while the conversation is active, for the bot and the agent.
     text: Mapped[str] = mapped_column(Text, default="")
+    raw_text: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -298,3 +304,53 @@ class KbGap(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
+
+
+class CustomerProfile(Base):
+    """RFM features, K-means segment and churn risk of a customer, recomputed by a job."""
+
+    __tablename__ = "customer_profiles"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    recency_days: Mapped[float] = mapped_column(Float)
+    frequency: Mapped[int] = mapped_column(Integer)
+    monetary_cents: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(40), index=True)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Feedback(Base):
+    """A customer's 1-5 rating of a conversation (``csat``) or thumbs on an answer (``answer``:
+    1 up, 0 down)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("conversation_id", "kind", "turn_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class AuditEntry(Base):
+    """Who viewed or changed which customer record, conversation or article, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))  # view, update, delete, export, ...
+    entity: Mapped[str] = mapped_column(String(32))  # customer, conversation, article, ...
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
