@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 APP := .venv-app/bin/python
 
-.PHONY: setup run test test-fast lint train eval-nlu
+.PHONY: setup run test test-fast lint train eval eval-nlu
 
 setup:
 	@scripts/bootstrap.sh
@@ -21,6 +21,9 @@ test-fast: setup
 
 lint: setup
 	@$(APP) -m ruff check .
+
+eval: setup
+	@$(APP) -m bot.evaluation.report $(EVAL_ARGS)
 
 eval-nlu: setup
 	@$(APP) -m bot.nlu.evaluate

@@ -73,7 +73,32 @@ def evaluate(retriever: Retriever, questions: list[dict[str, str]],
     report["best_threshold"] = max(sweep, key=lambda o: o["utility"])
     report["misses"] = [{"question": r["question"], "gold": r["article_id"], "top": r["top"],
                          "rank": r["rank"]} for r in answerable if r["rank"] != 1][:40]
+    # every question's outcome, so a report can slice, sweep or score it without an index
+    report["questions"] = [{"language": r["language"], "kind": r.get("kind", ""),
+                            "answerable": bool(r.get("article_id")), "rank": r["rank"],
+                            "score": r["score"]} for r in rows]
     return report
+
+
+def evaluate_embedder(settings: Any, spec: str, questions: list[dict[str, str]] | None = None,
+                      threshold: float | None = None,
+                      index_dir: Path | None = None) -> dict[str, Any]:
+    """Evaluate one embedder on ``index_dir``, or on a throwaway index of the bundled
+    articles; threshold and questions default to the configured ones."""
+    embedder = make_embedder(spec)
+    if threshold is None:
+        threshold = settings.kb_threshold
+    if questions is None:
+        questions = load_questions(DEFAULT_QUESTIONS)
+    with tempfile.TemporaryDirectory(prefix="kefu-kbeval-") as tmp:
+        if index_dir:
+            store = IndexStore(index_dir)
+        else:
+            store = IndexStore(Path(tmp))
+            t0 = time.monotonic()
+            store.publish(KnowledgeIndex.build(load_folder(settings.kb_articles_dir), embedder))
+            print(f"[{spec}] index built in {time.monotonic() - t0:.1f} s")
+        return evaluate(Retriever(store, embedder, threshold), questions, threshold)
 
 
 def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
@@ -82,16 +107,7 @@ def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
     specs = (args.embedder or settings.kb_embedder).split(",")
     results = {}
     for spec in specs:
-        embedder = make_embedder(spec)
-        if args.index_dir:
-            store = IndexStore(args.index_dir)
-        else:
-            tmp = Path(tempfile.mkdtemp(prefix="kefu-kbeval-"))
-            store = IndexStore(tmp)
-            t0 = time.monotonic()
-            store.publish(KnowledgeIndex.build(load_folder(settings.kb_articles_dir), embedder))
-            print(f"[{spec}] index built in {time.monotonic() - t0:.1f} s")
-        report = evaluate(Retriever(store, embedder, threshold), questions, threshold)
+        report = evaluate_embedder(settings, spec, questions, threshold, args.index_dir)
         results[spec] = report
         a, t, b = report["all"], report["at_threshold"], report["best_threshold"]
         print(f"[{spec}] n={a['n']} hit@1={a['hit@1']:.3f} hit@5={a['hit@5']:.3f} "

@@ -27,12 +27,20 @@ def load(path: Path = DATA) -> list[dict[str, Any]]:
 
 
 def offline_predictions(convs: list[dict[str, Any]], model_name: str) -> list[bool]:
+    return offline_run(convs, model_name)[0]
+
+
+def offline_run(convs: list[dict[str, Any]],
+                model_name: str) -> tuple[list[bool], list[float]]:
+    """The policy's decision per conversation, and its peak P(negative) over all customer
+    turns: the one continuous signal the rules threshold, usable as a score."""
     from bot.sentiment.model import TransformersSentiment
 
     model = TransformersSentiment(model_name)
-    preds = []
+    preds, peaks = [], []
     for c in convs:
         scores = model.score(c["turns"])
+        peaks.append(max(s.probs[0] for s in scores))
         turns: list[TurnSignal] = []
         escalated = False
         for text, s in zip(c["turns"], scores, strict=True):
@@ -41,7 +49,7 @@ def offline_predictions(convs: list[dict[str, Any]], model_name: str) -> list[bo
                 escalated = True
                 break
         preds.append(escalated)
-    return preds
+    return preds, peaks
 
 
 def hub_predictions(convs: list[dict[str, Any]], hub: str) -> list[bool]:
@@ -88,6 +96,19 @@ def score(convs: list[dict[str, Any]], preds: list[bool]) -> dict[str, Any]:
     out["missed"] = [convs[i]["id"] for i in everything
                      if not preds[i] and convs[i]["should_escalate"]]
     return out
+
+
+def evaluate(model_name: str, path: Path = DATA) -> dict[str, Any]:
+    """Offline evaluation: ``score`` plus each conversation's label, decision and peak
+    P(negative)."""
+    convs = load(path)
+    preds, peaks = offline_run(convs, model_name)
+    result = score(convs, preds)
+    result["conversations"] = [
+        {"id": c["id"], "language": c["language"], "reason": c["reason"],
+         "should_escalate": c["should_escalate"], "escalated": p, "peak_negative": n}
+        for c, p, n in zip(convs, preds, peaks, strict=True)]
+    return result | {"model": model_name, "mode": "offline"}
 
 
 def main() -> None:

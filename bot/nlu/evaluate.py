@@ -47,23 +47,18 @@ async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("model")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    logging.disable(logging.WARNING)
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    with args.data.open(newline="", encoding="utf-8") as f:
+def evaluate(model: str, data: Path = DEFAULT_DATA) -> dict[str, Any]:
+    """Scores per language and overall, the most frequent confusions, and every prediction
+    (so a report can recompute any slice without Rasa)."""
+    with data.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     t0 = time.monotonic()
-    preds = asyncio.run(predict(args.model, [r["text"] for r in rows]))
+    preds = asyncio.run(predict(model, [r["text"] for r in rows]))
     elapsed = time.monotonic() - t0
     # Below the fallback threshold the bot says it did not understand: for out_of_scope rows
     # that is a correct outcome, so nlu_fallback counts as out_of_scope.
     pred = ["out_of_scope" if p == "nlu_fallback" else p for p, _ in preds]
-    report: dict[str, Any] = {"model": args.model, "data": str(args.data),
+    report: dict[str, Any] = {"model": model, "data": str(data),
                               "parse_ms": 1000 * elapsed / max(1, len(rows))}
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
@@ -74,7 +69,24 @@ def main() -> None:
     report["confusions"] = Counter(
         f"{r['intent']} -> {p}" for r, p in zip(rows, pred, strict=False) if r["intent"] != p
     ).most_common(25)
-    for key in [*sorted(by_lang), "all"]:
+    report["predictions"] = [
+        {"text": r["text"], "language": r["language"], "intent": r["intent"], "predicted": p,
+         "confidence": c} for r, p, (_, c) in zip(rows, pred, preds, strict=True)]
+    return report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    report = evaluate(args.model, args.data)
+    languages = [k for k in report if k not in ("model", "data", "parse_ms", "all",
+                                                "confusions", "predictions")]
+    for key in [*languages, "all"]:
         m = report[key]
         print(f"{key:>4}: n={m['n']:5d}  accuracy={m['accuracy']:.3f}  "
               f"macro-F1={m['macro_f1']:.3f}")

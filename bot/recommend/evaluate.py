@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db.models import Order
@@ -216,6 +216,19 @@ def shop_database(url: str) -> Iterator[Database]:
             db.dispose()
 
 
+def evaluate_shop(db_url: str | None = None, embedder: str = "e5") -> dict[str, Any]:
+    """Evaluate on the configured database (or ``db_url``), or on a generated demo shop when
+    it holds no orders."""
+    if db_url is None:
+        from bot.settings import get_settings
+
+        db_url = get_settings().db_url()
+    source = (make_url(db_url).render_as_string(hide_password=True) if _has_orders(db_url)
+              else "generated demo shop")
+    with shop_database(db_url) as db:
+        return evaluate_db(db, make_embedder(embedder)) | {"database": source}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,12 +236,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="write the result as JSON")
     ap.add_argument("--embedder", default="e5", help="embedder spec for the content component")
     args = ap.parse_args()
-    if args.db is None:
-        from bot.settings import get_settings
-
-        args.db = get_settings().db_url()
-    with shop_database(args.db) as db:
-        result = evaluate_db(db, make_embedder(args.embedder))
+    result = evaluate_shop(args.db, args.embedder)
     print(format_report(result))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

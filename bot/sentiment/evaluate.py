@@ -71,6 +71,10 @@ def evaluate(model: TransformersSentiment, airline_limit: int | None) -> dict[st
     for name, rows in data.evaluation_sets(airline_limit).items():
         preds = model.score([r.text for r in rows])
         results[name] = metrics([r.label for r in rows], [p.label for p in preds])
+        # gold labels and probabilities (negative, neutral, positive) for threshold-free
+        # scores such as ROC-AUC
+        results[name]["gold"] = [r.label for r in rows]
+        results[name]["probs"] = [list(p.probs) for p in preds]
     sample = [r.text for r in data.cs_heldout()[:50]]
     t0 = time.perf_counter()
     for text in sample:
