@@ -1,4 +1,4 @@
-"""The web pages (chat widget, console) and the OpenAPI document."""
+"""The web pages (chat widget, console, editor, dashboard) and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ async def chat_page(request: web.Request) -> web.FileResponse:
 @routes.get("/console")
 async def console_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "console.html")
+
+
+@routes.get("/dashboard")
+async def dashboard_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "dashboard.html")
 
 
 @routes.get("/editor")

@@ -22,7 +22,12 @@
       queued: 'Queued',
       failed: 'Not sent',
       typing: 'Assistant is typing',
-      error: 'Something went wrong. Please try again.'
+      error: 'Something went wrong. Please try again.',
+      helpful: 'Was this helpful?',
+      voteUp: 'Helpful',
+      voteDown: 'Not helpful',
+      voteThanks: 'Thanks for the feedback!',
+      voteFailed: 'Could not send – try again'
     },
     zh: {
       title: 'Kefu 演示商店',
@@ -42,7 +47,12 @@
       queued: '等待发送',
       failed: '发送失败',
       typing: '助手正在输入',
-      error: '出错了，请稍后再试。'
+      error: '出错了，请稍后再试。',
+      helpful: '这个回答有帮助吗？',
+      voteUp: '有帮助',
+      voteDown: '没有帮助',
+      voteThanks: '感谢您的反馈！',
+      voteFailed: '发送失败，请重试'
     }
   };
   var LOCALES = { en: 'en', zh: 'zh-CN' };
@@ -207,7 +217,41 @@
     bubble.classList.toggle('is-failed', key === 'failed');
   }
 
-  function renderMessages(messages, asAgent) {
+  // 👍/👎 on a knowledge answer; turnId is the customer turn the answer replied to.
+  function voteRow(turnId) {
+    var label = el('span', { class: 'msg-vote-label', 'data-i18n': 'helpful', text: t('helpful') });
+    var row = el('div', { class: 'msg-vote', 'data-testid': 'msg-vote', role: 'group' }, [label]);
+    [true, false].forEach(function (helpful) {
+      var key = helpful ? 'voteUp' : 'voteDown';
+      var b = el('button', { type: 'button', 'data-testid': helpful ? 'vote-up' : 'vote-down',
+                             'aria-pressed': 'false', 'aria-label': t(key), title: t(key),
+                             text: helpful ? '👍' : '👎' });
+      b.addEventListener('click', function () {
+        var buttons = row.querySelectorAll('button');
+        Array.prototype.forEach.call(buttons, function (x) { x.disabled = true; });
+        b.setAttribute('aria-pressed', 'true');
+        fetch('/api/chat/feedback', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sender: sender, turn_id: turnId, helpful: helpful })
+        }).then(function (res) {
+          if (!res.ok) throw new Error('HTTP ' + res.status);
+          label.setAttribute('data-i18n', 'voteThanks');
+          label.textContent = t('voteThanks');
+          row.setAttribute('data-state', 'sent');
+        }).catch(function () {
+          label.setAttribute('data-i18n', 'voteFailed');
+          label.textContent = t('voteFailed');
+          b.setAttribute('aria-pressed', 'false');
+          Array.prototype.forEach.call(buttons, function (x) { x.disabled = false; });
+        });
+      });
+      row.appendChild(b);
+    });
+    return row;
+  }
+
+  function renderMessages(messages, asAgent, turnId) {
     (messages || []).forEach(function (m) {
       if (!m) return;
       var custom = m.custom && typeof m.custom === 'object' ? m.custom : {};
@@ -241,6 +285,7 @@
           var src = el('div', { class: 'msg-sources' }, [el('span', { class: 'msg-sources-label', 'data-i18n': 'sources', text: t('sources') })]);
           srcLinks.forEach(function (a) { src.appendChild(a); });
           wrap.appendChild(src);
+          if (!asAgent && typeof turnId === 'number') wrap.appendChild(voteRow(turnId));
         }
         var chips = chipRow(buttons);
         if (chips) wrap.appendChild(chips);
@@ -420,7 +465,7 @@
         answeredByRest[item.id] = true;
         complete(item.id);
         if (r.data && r.data.conversation_id) conversationId = r.data.conversation_id;
-        renderMessages(r.data && r.data.messages);
+        renderMessages(r.data && r.data.messages, false, r.data && r.data.turn_id);
         flush();
       } else if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
         // Permanent rejection: retrying would never succeed; drop it and say so.
@@ -532,7 +577,7 @@
           var wasInflight = inflight && inflight.id === data.reply_to;
           if (wasInflight || outbox.some(function (i) { return i.id === data.reply_to; })) complete(data.reply_to);
         }
-        renderMessages(data.messages, false);
+        renderMessages(data.messages, false, data.turn_id);
         flush();
         break;
       case 'agent_message':

@@ -1383,6 +1383,18 @@
     dlRow(dl, 'Language', cu.language);
     dlRow(dl, 'City', cu.city);
     dlRow(dl, 'Customer ID', cu.id);
+    // RFM segment and churn risk, when the segmentation has been computed
+    var pr = card.profile;
+    if (pr && typeof pr === 'object') {
+      dlRow(dl, 'Segment', pr.segment);
+      var risk = typeof pr.churn_risk === 'number' && isFinite(pr.churn_risk) ? pr.churn_risk : null;
+      if (risk != null) {
+        dl.appendChild(el('dt', { text: 'Churn risk' }));
+        dl.appendChild(el('dd', { class: risk > 0.5 ? 'risk-high' : null, 'data-testid': 'crm-churn',
+                                  title: 'Estimated chance of no order in the next 90 days',
+                                  text: Math.round(risk * 100) + '%' }));
+      }
+    }
     head.appendChild(dl);
     crmBody.appendChild(head);
 

@@ -1212,5 +1212,7 @@
   }
 
   // ---------- boot ----------
+  // /editor?q=… (the dashboard's knowledge-gap links) starts with that search.
+  try { searchEl.value = new URLSearchParams(location.search).get('q') || ''; } catch (e) { /* old browser */ }
   if (token) showApp(); else showLogin();
 })();
