@@ -67,7 +67,7 @@ def ensure_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
         [str(rasa_venv / "bin" / "rasa"), "train", "--config", "config.yml",
          "--domain", "bot/domain.yml", "--data", "nlu_data", "--out", str(out),
          "--fixed-model-name", name],
-        cwd=REPO_ROOT, env=rasa_env(settings, settings.data_dir / "rasa_tracker.db"), check=True,
+        cwd=REPO_ROOT, env=rasa_env(settings, settings.tracker_db_path()), check=True,
     )
     print(f"Trained in {time.monotonic() - t0:.0f} s: {model}", flush=True)
     return model
@@ -170,7 +170,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
     try:
         if before_rasa is None:  # start Rasa first: it is the slowest to load
             stack.start("rasa", rasa_cmd,
-                        rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
+                        rasa_env(settings, settings.tracker_db_path()), log_dir)
         stack.start("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(settings.action_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"}, log_dir)
@@ -181,7 +181,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
         if before_rasa is not None:
             before_rasa()
             stack.start("rasa", rasa_cmd,
-                        rasa_env(settings, settings.data_dir / "rasa_tracker.db"), log_dir)
+                        rasa_env(settings, settings.tracker_db_path()), log_dir)
         wait_http(f"{settings.rasa_url}/", stack, 300, "Rasa")
     except BaseException:
         stack.stop()

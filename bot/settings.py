@@ -83,6 +83,22 @@ class Settings(BaseSettings):
 
     recommender_refresh_s: float = 3600.0
 
+    # Privacy: PII in stored transcripts and logs is replaced by placeholders ("ner": patterns
+    # + spaCy names/addresses, "patterns": regexes only, "off"); the original text stays
+    # readable only while the conversation is active.
+    redaction: str = Field(default="ner", pattern="^(ner|patterns|off)$")
+    retention_days: int = Field(default=365, ge=1)
+    # A conversation left with the bot this long is resolved (it counts as contained).
+    auto_resolve_after_s: float = 2 * 3600.0
+    housekeeping_interval_s: float = 600.0
+    csat_enabled: bool = True
+
+    def tracker_db_path(self) -> Path:
+        return self.data_dir / "rasa_tracker.db"
+
+    def tracker_db_url(self) -> str:
+        return f"sqlite:///{self.tracker_db_path()}"
+
     def recommender_path(self) -> Path:
         return self.data_dir / "recommender"
 

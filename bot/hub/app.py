@@ -12,13 +12,25 @@ from aiohttp import web
 
 from bot.db.session import Database
 from bot.hub import keys
+from bot.hub.audit_trail import audit_middleware
 from bot.hub.channel_registry import build_channels
 from bot.hub.errors import error_middleware
+from bot.hub.housekeeping import run_forever as housekeeping
 from bot.hub.outbound import Outbound
 from bot.hub.rasa_client import RasaClient
 from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
-from bot.hub.routes import auth, chat, console, conversations, health, kb, pages
+from bot.hub.routes import (
+    analytics,
+    auth,
+    chat,
+    console,
+    conversations,
+    health,
+    kb,
+    pages,
+    privacy,
+)
 from bot.hub.routes import channels as channels_routes
 from bot.recommend.live import LiveRecommender, refit_on_schedule
 from bot.services.kb_index import KbIndexer
@@ -41,7 +53,7 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 
 
 def create_app(settings: Settings, db: Database | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, security_headers],
+    app = web.Application(middlewares=[error_middleware, security_headers, audit_middleware],
                           client_max_size=256 * 1024)
     app[keys.SETTINGS] = settings
     app[keys.DB] = db or Database(settings.db_url())
@@ -49,7 +61,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.REALTIME] = realtime = Realtime()
     app[keys.ROUTER] = router = ConversationRouter(
         app[keys.DB], app[keys.RASA], reply_wait_s=settings.reply_wait_s,
-        staff_notifier=realtime.broadcast_staff)
+        staff_notifier=realtime.broadcast_staff, csat=settings.csat_enabled,
+        redact=None)
     app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
 
     async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> bool:
@@ -71,19 +84,22 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     channels_routes.attach_delivery(app)
 
     for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,
-                  console.routes, kb.routes, channels_routes.routes):
+                  console.routes, kb.routes, channels_routes.routes, analytics.routes,
+                  privacy.routes):
         app.add_routes(table)
     app.router.add_static("/static", pages.STATIC)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await app[keys.RASA].start()
         refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
+        chores = asyncio.ensure_future(housekeeping(app[keys.DB], settings))
         resumed = await router.resume_unanswered()
         if resumed:
             log.info("resuming %d unanswered customer turns", resumed)
         yield
         refits.cancel()
-        await asyncio.gather(refits, return_exceptions=True)
+        chores.cancel()
+        await asyncio.gather(refits, chores, return_exceptions=True)
         for task in list(app[keys.BACKGROUND]):
             task.cancel()
         await asyncio.gather(*app[keys.BACKGROUND], return_exceptions=True)

@@ -18,10 +18,11 @@ from typing import Any
 
 from bot.db.models import Turn
 from bot.db.session import Database
-from bot.hub.handoff import HandoffStarted, after_bot_turn
+from bot.hub.handoff import after_bot_turn
 from bot.hub.rasa_client import RasaClient, RasaFailed, RasaUnavailable
 from bot.services import conversations as convs
 from bot.services import crm
+from bot.services import feedback as fb
 from bot.services.escalation import Policy
 from bot.services.language import detect_language
 from channels.base import IncomingMessage
@@ -53,8 +54,12 @@ class ConversationRouter:
                  retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30, 60),
                  policy: Policy | None = None,
                  staff_notifier: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+                 redact: Callable[[str, str], str] | None = None, csat: bool = True,
                  ) -> None:
         self.db = db
+        # (text, language) -> text with PII replaced; what is stored at rest
+        self.redact = redact
+        self.csat = csat
         self.policy = policy or Policy()
         self.staff_notifier = staff_notifier
         self.rasa = rasa
@@ -82,6 +87,11 @@ class ConversationRouter:
         # arriving together must not open two conversations (then neither looks duplicate).
         sender_lock = self._senders.setdefault((msg.channel, msg.sender_id), asyncio.Lock())
         async with sender_lock:
+            if self.csat and (score := fb.parse_rating(msg.text)) is not None:
+                rated = await asyncio.to_thread(self._rate, msg, score)
+                if rated is not None:
+                    return Reply(rated.conversation_id, [rated.reply], "answered",
+                                 rated.turn_id, duplicate=rated.duplicate)
             acc = await asyncio.to_thread(self._accept, msg, language)
         log.info("turn %s accepted on %s for conversation %s%s", acc.turn_id, msg.channel,
                  acc.conversation_id, " (redelivery)" if acc.duplicate else "")
@@ -110,12 +120,21 @@ class ConversationRouter:
             return Reply(acc.conversation_id, [], "pending", acc.turn_id)
 
     def _accept(self, msg: IncomingMessage, language: str) -> convs.Accepted:
+        redacted = self.redact(msg.text, language) if self.redact else None
         with self.db.session() as s:
             customer_id = crm.verified_customer(s, msg.channel, msg.sender_id)
             return convs.accept_customer_turn(
                 s, msg.channel, msg.sender_id, msg.text, language,
                 client_message_id=msg.client_message_id, customer_id=customer_id,
-                reply_target=msg.metadata.get("reply_target"))
+                reply_target=msg.metadata.get("reply_target"), redacted=redacted)
+
+    def _rate(self, msg: IncomingMessage, score: int) -> fb.Rated | None:
+        """A rating answering the question asked when the conversation ended, if one was."""
+        with self.db.session() as s:
+            conv = fb.awaiting_rating(s, msg.channel, msg.sender_id)
+            if conv is None:
+                return None
+            return fb.accept_rating(s, conv, msg.text, score, msg.client_message_id)
 
     async def _replay(self, acc: convs.Accepted) -> Reply:
         """A retried delivery: the same reply as the first time, never a second one."""
@@ -146,11 +165,11 @@ class ConversationRouter:
         try:
             async with lock:
                 messages, state = await self._ask_rasa(conversation_id, text, metadata, language)
-                started = await asyncio.to_thread(self._store, turn_id, messages, state)
-            if started is not None:
-                messages = [*messages, started.notice]
-                await self._notify_staff({"type": "handoff_created",
-                                          "handoff": started.handoff})
+                extra, handoff = await asyncio.to_thread(self._store, turn_id, messages,
+                                                         state)
+            messages = [*messages, *extra]
+            if handoff is not None:
+                await self._notify_staff({"type": "handoff_created", "handoff": handoff})
             reply = Reply(conversation_id, messages, state, turn_id)
         except asyncio.CancelledError:
             raise
@@ -186,19 +205,35 @@ class ConversationRouter:
                 log.error("Rasa failed on conversation %s: %s", conversation_id, e)
                 return [{"text": APOLOGY[language]}], "failed"
 
+    def _redact_reply(self, language: str) -> Callable[[str], str] | None:
+        redact = self.redact
+        if redact is None:
+            return None
+        return lambda text: redact(text, language)
+
     def _store(self, turn_id: int, messages: list[dict[str, Any]],
-               state: str) -> HandoffStarted | None:
+               state: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Store the replies and apply what follows a bot turn; returns extra messages for
+        the customer (the queue notice, or the rating question after a goodbye) and the
+        handoff that started, if one did."""
         with self.db.session() as s:
-            convs.store_replies(s, turn_id, messages, role="bot", state=state)
             turn = s.get(Turn, turn_id)
+            redact = self._redact_reply(turn.language or "en") if turn else None
+            convs.store_replies(s, turn_id, messages, role="bot", state=state, redact=redact)
             if turn is None or state != "answered":
-                return None
+                return [], None
             started = after_bot_turn(s, turn.conversation_id, messages, self.policy)
             if started is not None:
                 convs.store_replies(s, turn_id, [started.notice], role="bot", state=state)
                 log.info("conversation %s handed to a person: %s", turn.conversation_id,
                          started.handoff.get("reason"))
-            return started
+                return [started.notice], started.handoff
+            if self.csat:
+                question = fb.close_with_rating(s, turn.conversation_id, turn_id)
+                if question is not None:
+                    convs.store_replies(s, turn_id, [question], role="bot", state=state)
+                    return [question], None
+            return [], None
 
     async def deliver_agent(self, channel: str, sender_id: str, conversation_id: str,
                             messages: list[dict[str, Any]]) -> str:

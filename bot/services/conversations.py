@@ -8,6 +8,7 @@ gets the stored replies instead of a second answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -49,8 +50,10 @@ def open_conversation(s: Session, channel: str, sender_id: str) -> Conversation:
 def accept_customer_turn(
     s: Session, channel: str, sender_id: str, text: str, language: str,
     client_message_id: str | None = None, customer_id: int | None = None,
-    reply_target: str | None = None,
+    reply_target: str | None = None, redacted: str | None = None,
 ) -> Accepted:
+    """``redacted``: the text with PII replaced; it is what is kept at rest, while the
+    original stays in ``raw_text`` until the conversation is resolved."""
     conv = open_conversation(s, channel, sender_id)
     if client_message_id:
         existing = s.scalar(select(Turn).where(
@@ -59,7 +62,9 @@ def accept_customer_turn(
             return Accepted(conv.id, existing.id, True, conv.status, conv.owner, conv.customer_id)
     if customer_id is not None and conv.customer_id is None:
         conv.customer_id = customer_id
-    turn = Turn(conversation_id=conv.id, role="customer", text=text, language=language,
+    turn = Turn(conversation_id=conv.id, role="customer", language=language,
+                text=redacted if redacted is not None else text,
+                raw_text=text if redacted is not None and redacted != text else None,
                 client_message_id=client_message_id, state="received",
                 payload={"reply_target": reply_target} if reply_target else None)
     s.add(turn)
@@ -91,7 +96,7 @@ def latest_reply_target(s: Session, conversation_id: str) -> str | None:
 
 def store_replies(
     s: Session, turn_id: int, messages: list[dict[str, Any]], role: str = "bot",
-    state: str = "answered",
+    state: str = "answered", redact: Callable[[str], str] | None = None,
 ) -> None:
     turn = s.get(Turn, turn_id)
     if turn is None:
@@ -100,7 +105,10 @@ def store_replies(
         custom = m.get("custom") if isinstance(m.get("custom"), dict) else None
         payload = {k: m[k] for k in ("buttons", "custom", "image") if m.get(k)}
         sources = custom.get("sources") if custom else None
-        s.add(Turn(conversation_id=turn.conversation_id, role=role, text=m.get("text") or "",
+        text = m.get("text") or ""
+        stored = redact(text) if redact and text else text
+        s.add(Turn(conversation_id=turn.conversation_id, role=role, text=stored,
+                   raw_text=text if stored != text else None,
                    language=turn.language, reply_to_id=turn.id, payload=payload or None,
                    sources=sources if isinstance(sources, list) else None))
     turn.state = state
@@ -114,6 +122,12 @@ def replies_to(s: Session, turn_id: int) -> list[dict[str, Any]]:
     return [message_dict(t) for t in rows]
 
 
+def visible_text(t: Turn) -> str:
+    """What staff and the customer see: the original while the conversation is active (the
+    retention job and resolving drop it), else the redacted text."""
+    return t.raw_text if t.raw_text is not None else t.text
+
+
 def turn_state(s: Session, turn_id: int) -> str | None:
     turn = s.get(Turn, turn_id)
     return turn.state if turn else None
@@ -122,7 +136,8 @@ def turn_state(s: Session, turn_id: int) -> str | None:
 def unanswered_turns(s: Session) -> list[tuple[int, str, str, str, str | None]]:
     """Customer turns accepted but never answered (hub stopped mid-turn): (turn, conv, ...)."""
     rows = s.execute(
-        select(Turn.id, Conversation.id, Conversation.channel, Conversation.sender_id, Turn.text)
+        select(Turn.id, Conversation.id, Conversation.channel, Conversation.sender_id,
+               func.coalesce(Turn.raw_text, Turn.text))
         .join(Conversation, Turn.conversation_id == Conversation.id)
         .where(Turn.role == "customer", Turn.state == "received", Conversation.owner == "bot")
         .order_by(Turn.id)
@@ -153,7 +168,8 @@ def link_customer(s: Session, conversation_id: str, customer_id: int) -> None:
 
 
 def message_dict(t: Turn) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": t.text} if t.text else {}
+    text = visible_text(t)
+    out: dict[str, Any] = {"text": text} if text else {}
     if t.payload:
         out.update({k: v for k, v in t.payload.items() if k in ("buttons", "custom", "image")})
     return out
@@ -187,7 +203,8 @@ def conversation_detail(s: Session, conversation_id: str) -> dict[str, Any] | No
         "customer": _customer_dict(conv.customer),
         "created_at": _iso(conv.created_at), "updated_at": _iso(conv.updated_at),
         "turns": [{
-            "id": t.id, "role": t.role, "text": t.text, "language": t.language,
+            "id": t.id, "role": t.role, "text": visible_text(t), "language": t.language,
+            "redacted": t.raw_text is not None,
             "intent": t.intent, "confidence": t.confidence,
             "sentiment": ({"label": t.sentiment_label, "score": t.sentiment_score}
                           if t.sentiment_label else None),
@@ -214,7 +231,8 @@ def list_conversations(s: Session, status: str | None = None, limit: int = 50) -
     if ids:
         latest = select(func.max(Turn.id)).where(Turn.conversation_id.in_(ids)).group_by(
             Turn.conversation_id)
-        for cid, text in s.execute(select(Turn.conversation_id, Turn.text).where(
+        for cid, text in s.execute(select(Turn.conversation_id,
+                                          func.coalesce(Turn.raw_text, Turn.text)).where(
                 Turn.id.in_(latest))).all():
             last[cid] = text
     return [{
@@ -306,7 +324,9 @@ def _close(s: Session, conversation_id: str, handoff_status: str) -> Conversatio
 
 def resolve(s: Session, conversation_id: str) -> None:
     conv = _close(s, conversation_id, "resolved")
-    conv.status = "resolved"
+    conv.status, conv.resolved_at = "resolved", utcnow()
+    s.execute(update(Turn).where(Turn.conversation_id == conv.id, Turn.raw_text.is_not(None))
+              .values(raw_text=None))
     s.add(Turn(conversation_id=conv.id, role="system", text="resolved", language=conv.language))
 
 
@@ -342,7 +362,7 @@ def handoff_queue(s: Session, status: str = "queued") -> list[dict[str, Any]]:
             "claimed_at": _iso(h.claimed_at),
             "agent": {"id": agent.id, "username": agent.username} if agent else None,
             "customer": _customer_dict(conv.customer), "channel": conv.channel,
-            "language": conv.language, "last_text": last.text if last else "",
+            "language": conv.language, "last_text": visible_text(last) if last else "",
             "sentiment": ({"label": last.sentiment_label, "score": last.sentiment_score}
                           if last and last.sentiment_label else None),
             "waiting_s": max(0.0, (now - created).total_seconds()),

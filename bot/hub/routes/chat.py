@@ -10,7 +10,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.hub import keys
+from bot.hub.errors import BadRequest
+from bot.hub.http import in_session, read_json
 from bot.hub.router import Reply
+from bot.services import feedback
+from channels import webchat
 from channels.base import ChannelError
 
 log = logging.getLogger(__name__)
@@ -18,7 +22,8 @@ routes = web.RouteTableDef()
 
 
 def reply_body(reply: Reply) -> dict[str, Any]:
-    body: dict[str, Any] = {"conversation_id": reply.conversation_id, "messages": reply.messages}
+    body: dict[str, Any] = {"conversation_id": reply.conversation_id, "messages": reply.messages,
+                            "turn_id": reply.turn_id}
     if reply.status != "answered":
         body["status"] = reply.status
     return body
@@ -30,6 +35,22 @@ async def post_chat(request: web.Request) -> web.Response:
     msg = adapter.parse_body(await request.read())
     reply = await request.app[keys.ROUTER].handle(msg)
     return web.json_response(reply_body(reply), status=202 if reply.status == "pending" else 200)
+
+
+@routes.post("/api/chat/feedback")
+async def post_feedback(request: web.Request) -> web.Response:
+    """Thumbs up/down on the bot's answer to one of the sender's own turns."""
+    data = await read_json(request)
+    sender, turn_id, helpful = data.get("sender"), data.get("turn_id"), data.get("helpful")
+    try:
+        request.app[keys.WEBCHAT].parse_obj({"sender": sender, "text": "x"})
+    except ChannelError as e:
+        raise BadRequest(str(e)) from e
+    if not isinstance(turn_id, int) or isinstance(turn_id, bool) \
+            or not isinstance(helpful, bool):
+        raise BadRequest("'turn_id' (integer) and 'helpful' (boolean) are required")
+    await in_session(request, feedback.rate_answer, webchat.NAME, sender, turn_id, helpful)
+    return web.Response(status=204)
 
 
 @routes.get("/ws/chat")
@@ -55,7 +76,8 @@ async def ws_chat(request: web.Request) -> web.WebSocketResponse:
             return
         reply = await request.app[keys.ROUTER].handle(msg)
         frame: dict[str, Any] = {"type": "messages", "conversation_id": reply.conversation_id,
-                                 "reply_to": msg.client_message_id, "messages": reply.messages}
+                                 "reply_to": msg.client_message_id, "turn_id": reply.turn_id,
+                                 "messages": reply.messages}
         if reply.status != "answered":
             frame["status"] = reply.status
         if not ws.closed:

@@ -1,0 +1,1 @@
+"""Analytics for the dashboard: conversation metrics, topics."""
