@@ -43,6 +43,11 @@ def init(settings: Settings, *, demo: bool = True) -> str | None:
             counts = generate(db, DemoSize(settings.demo_customers, settings.demo_products,
                                            settings.demo_orders), seed=settings.demo_seed)
             print("  " + ", ".join(f"{v} {k}" for k, v in counts.items()), flush=True)
+            if settings.demo_history:
+                from bot.demo.history import generate_history
+
+                n = generate_history(db, seed=settings.demo_seed)
+                print(f"  {n} past conversations for the dashboard", flush=True)
         ensure_kb(settings, db)
         from bot.recommend.live import current_version, fit_and_publish
 

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     demo_customers: int = 1000
     demo_products: int = 200
     demo_orders: int = 10_000
+    demo_history: bool = True  # past conversations, so the dashboard has data
 
     # Knowledge base: embedder spec ("use", "e5" or "hf:<name or path>"), where the FAISS
     # index versions live (default: <data_dir>/kb-index), the answer threshold (cosine,
