@@ -23,7 +23,7 @@ from bot.privacy.spans import Kind
 _SUFFIX = (
     r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl"
     r"|Square|Sq|Terrace|Close|Crescent|Cres|Way|Parkway|Pkwy|Highway|Hwy|Grove|Gardens"
-    r"|Row|Mews|Walk|Circle|Cir|Trail|Alley|Plaza|Quay|Wharf|Broadway)"
+    r"|Row|Mews|Walk|Circle|Cir|Trail|Alley|Plaza|Quay|Wharf|Loop|Broadway)"
 )
 _NAME_WORD = r"(?:[A-Z][\w'’\-]*|\d+(?:st|nd|rd|th))"
 STREET_LINES: tuple[re.Pattern[str], ...] = (
@@ -37,7 +37,7 @@ STREET_LINES: tuple[re.Pattern[str], ...] = (
     # Calle Mayor 15 · Via Roma 3 · Friedrichstraße 43
     re.compile(r"\b(?:(?:Calle|Carrer|Via|Viale|Rua|Avenida|Rue)\s+[^,\n\d]{1,40}?"
                r"|[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm))"
-               r"\s+\d{1,5}[a-zA-Z]?\b"),
+               r"\s+\d{1,5}[a-zA-Z]?(?:-\d{1,5})?\b"),
     re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE),
 )
 _UNIT = (r"(?:(?:Apt|Apartment|Flat|Unit|Suite|Ste|Room|Rm|Villa|Building|Bldg|Block|Blk|Tower"
@@ -106,7 +106,9 @@ _TAIL_ITEM = (
     r"|[" + _HAN + r"]{1,6}(?=[A-Za-z]))"
 )
 ZH_TAIL = re.compile(r"(?:" + _TAIL_ITEM + r")*(?:旁|对面|附近|隔壁|楼下)?")
-_ADMIN = re.compile(r"(?:省|市|区|县|镇|乡|村|旗|州|盟|自治区|特别行政区|新区|开发区)$")
+_ADMIN = re.compile(r"(?:省|市|区|县|镇|乡|村|旗|州|盟|街道|自治区|特别行政区|新区|开发区)$")
+# A unit word standing alone as a token ("太清宫 | 镇", "新安 | 街道"): its name precedes it.
+_BARE_UNITS = frozenset("省 市 区 县 镇 乡 村 旗 街道 社区".split())
 _PROVINCES = frozenset(
     "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 "
     "广东 海南 四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门".split()
@@ -114,7 +116,8 @@ _PROVINCES = frozenset(
 # Words that end the walk to the left even though they are nouns: the cue, not the address.
 _CUES = frozenset("地址 住址 公司地址 收货地址 收件地址 邮寄地址 寄回地址 新地址 单位 公司 家 快递 "
                   "到 在 住 我住 是 改成 寄到 发到 送到 请送到 请寄到 放 寄 发 送".split())
-_NAME_FLAGS = ("n", "ns", "nz", "nt", "nr", "j", "i", "l", "m", "f", "s", "a", "b", "vg", "ng")
+# Pronouns, prepositions, particles and conjunctions never name a road ("解放" may: a verb).
+_NOT_NAME_FLAGS = ("r", "p", "u", "y", "c", "e", "o", "x")
 
 
 def _is_admin(word: str) -> bool:
@@ -133,7 +136,7 @@ def _walk_left(tokens: Sequence[tuple[str, str, int]], index: int, road: bool) -
                 break
             prev, flag, pstart = tokens[i - 1]
             if (not re.fullmatch(f"[{_HAN}]+", prev) or prev in _CUES or _is_admin(prev)
-                    or not flag.startswith(_NAME_FLAGS)):
+                    or flag.startswith(_NOT_NAME_FLAGS)):
                 break
             i, start = i - 1, pstart
             if len(prev) >= 2:
@@ -146,7 +149,7 @@ def _walk_left(tokens: Sequence[tuple[str, str, int]], index: int, road: bool) -
         if not _is_admin(prev) or prev in _CUES:
             break
         i, start = i - 1, pstart
-        if len(prev) == 1 and i > 0:  # a bare 镇/乡/村 token: its name is the token before
+        if prev in _BARE_UNITS and i > 0:
             name, _, nstart = tokens[i - 1]
             if re.fullmatch(f"[{_HAN}]+", name) and name not in _CUES and not _is_admin(name):
                 i, start = i - 1, nstart
