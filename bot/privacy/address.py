@@ -20,10 +20,18 @@ from bot.privacy.spans import Kind
 
 # ---------------------------------------------------------------- English (and Latin script)
 
+# Street types, after the USPS list of common suffixes and their usual abbreviations.
 _SUFFIX = (
     r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl"
     r"|Square|Sq|Terrace|Close|Crescent|Cres|Way|Parkway|Pkwy|Highway|Hwy|Grove|Gardens"
-    r"|Row|Mews|Walk|Circle|Cir|Trail|Alley|Plaza|Quay|Wharf|Loop|Broadway)"
+    r"|Row|Mews|Walk|Circle|Cir|Trail|Trl|Alley|Plaza|Quay|Wharf|Loop|Broadway|Route|Rte"
+    r"|Burg|Village|Crossing|Xing|Port|Ports|Point|Pt|Ridge|Ranch|Station|Heights|Hts|Valley"
+    r"|Creek|Estates|Falls|Ferry|Fields?|Flats|Ford|Forest|Forks?|Garden|Gateway|Glen|Green"
+    r"|Harbou?r|Haven|Hills?|Hollow|Island|Junction|Knoll|Lakes?|Landing|Lodge|Manor"
+    r"|Meadows?|Mills?|Mountains?|Oval|Park|Pass|Path|Pike|Pines|Plains?|Prairie|Rapids"
+    r"|River|Shores?|Springs?|Spur|Summit|Trace|Track|Turnpike|View|Ville|Vista|Wells"
+    r"|Camp|Canyon|Cape|Causeway|Center|Centre|Cliffs?|Common|Corners?|Cove|Curve|Dale"
+    r"|Expressway|Extension|Freeway|Motorway)"
 )
 _NAME_WORD = r"(?:[A-Z][\w'’\-]*|\d+(?:st|nd|rd|th))"
 STREET_LINES: tuple[re.Pattern[str], ...] = (
