@@ -84,6 +84,7 @@ def cmd_run(settings: Settings) -> None:
     print("\nKefu is running.")
     print(f"  Web chat:       {url}/chat")
     print(f"  Agent console:  {url}/console")
+    print(f"  Dashboard:      {url}/dashboard")
     print(f"  API (OpenAPI):  {url}/openapi.json")
     if generated:
         print(f"  Sign in as '{settings.admin_username}' with password: {generated}")
