@@ -81,6 +81,7 @@ ZH_LATIN_CUED = re.compile(
 )
 ZH_HONORIFIC = re.compile(f"(?P<full>{_SURNAME}{_GIVEN}{{1,2}})(?={_HONORIFIC})"
                           f"|(?P<name>{_SURNAME})(?={_HONORIFIC})")
+_HONORIFIC_END = re.compile(f"(?:{_HONORIFIC})$")
 _MEASURE_BEFORE = re.compile("[这那一两几每哪某]$")
 _PLACE_END = re.compile("[省市区县镇乡村路街道园城楼店]$")
 
@@ -94,11 +95,16 @@ def chinese_names(text: str, tokens: Sequence[tuple[str, str, int]]) -> Iterator
         group = "name" if m.group("name") else "full"
         yield m.start(group), m.end(group), "PERSON"
     for word, flag, start in tokens:
-        if not flag.startswith("nr") or not 2 <= len(word) <= 4:
+        if not flag.startswith("nr"):
             continue
+        # jieba tags "郑先生" as one name: hide the surname, keep the honorific
+        name = _HONORIFIC_END.sub("", word)
+        if not (2 if name == word else 1) <= len(name) <= 4:
+            continue
+        word = name
         if not re.fullmatch("[\u4e00-\u9fff]+", word) or _PLACE_END.search(word):
             continue
-        if not (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES) or word[0] == word[1]:
+        if not (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES) or word[:1] * 2 == word:
             continue
         if _MEASURE_BEFORE.search(text, 0, start):  # 这张卡: 张 is a measure word
             continue
