@@ -126,6 +126,7 @@ _CUES = frozenset("地址 住址 公司地址 收货地址 收件地址 邮寄�
                   "到 在 住 我住 是 改成 寄到 发到 送到 请送到 请寄到 放 寄 发 送".split())
 # Pronouns, prepositions, particles and conjunctions never name a road ("解放" may: a verb).
 _NOT_NAME_FLAGS = ("r", "p", "u", "y", "c", "e", "o", "x")
+_NOT_ROAD_FLAGS = ("v", "r", "d", "p", "c", "u", "y")
 
 
 def _is_admin(word: str) -> bool:
@@ -170,7 +171,8 @@ def chinese_addresses(text: str, tokens: Sequence[tuple[str, str, int]]) -> Iter
         kind = m.lastgroup or "road"
         anchor = m.start(kind)
         index = next((i for i, (w, _, s) in enumerate(tokens) if s <= anchor < s + len(w)), None)
-        if index is None:
+        # "我知道3号发货", "这里5号": the suffix character ends a verb or a pronoun, not a road
+        if index is None or (kind == "road" and tokens[index][1].startswith(_NOT_ROAD_FLAGS)):
             continue
         start = _walk_left(tokens, index, kind == "road")
         tail = ZH_TAIL.match(text, m.end())

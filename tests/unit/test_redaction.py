@@ -99,6 +99,7 @@ def test_honorific_stays_readable(ner: NerRedactor) -> None:
     "快递单号 YT 8765432109 查不到，订单108765",
     "价格从¥1,299降到¥999了，订单100500和100501，2026年10月30日下的单",
     "请问南京市鼓楼区能送货上门吗",
+    "我知道3号发货，这里5号才到",
     "微信支付单号4200001234202611011234567890，SKU KF-BEA-0077 买3个",
 ])
 @pytest.mark.parametrize("mode", ["patterns", "ner"])
