@@ -27,3 +27,6 @@ eval: setup
 
 eval-nlu: setup
 	@$(APP) -m bot.nlu.evaluate
+
+bench: setup
+	@$(APP) -m bench.stack
