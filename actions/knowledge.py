@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages as M
-from actions.runtime import database, language, metadata, t
+from actions.runtime import database, language, metadata, redactor, t
 from bot.services import kb
 from bot.settings import get_settings
 from knowledge.embedders import make_embedder
@@ -55,6 +55,7 @@ async def answer_from_kb(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
 
 
 def _log_gap(question: str, lang: str, score: float, conversation_id: Any) -> None:
+    question = redactor().redact(question, lang).text
     with database().session() as s:
         kb.record_gap(s, question, lang, score, str(conversation_id) if conversation_id else None)
 

@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot.db.session import Database
+from bot.privacy.redaction import Redactor, make_redactor
 from bot.services.language import detect_language
 from bot.settings import get_settings
 
@@ -16,6 +17,12 @@ from bot.settings import get_settings
 @lru_cache(maxsize=1)
 def database() -> Database:
     return Database(get_settings().db_url())
+
+
+@lru_cache(maxsize=1)
+def redactor() -> Redactor:
+    """What actions store about a customer (e.g. unanswered questions) is redacted too."""
+    return make_redactor(get_settings().redaction)
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:

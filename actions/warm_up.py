@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.analyze import score_sentiment
 from actions.knowledge import retriever
-from actions.runtime import database
+from actions.runtime import database, redactor
 
 WARM_UP_ACTION = "action_kefu_warm_up"
 
@@ -33,3 +33,4 @@ def _warm() -> None:
     database().engine.connect().close()
     score_sentiment("warm up")
     retriever().search("warm up")
+    redactor().warm_up()

@@ -124,6 +124,11 @@ def cmd_user(settings: Settings, username: str, password: str, role: str) -> Non
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if get_settings().redaction != "off":
+        from bot.privacy.redaction import RedactingFilter
+
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter())
     ap = argparse.ArgumentParser(prog="kefu", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -32,6 +32,7 @@ from bot.hub.routes import (
     privacy,
 )
 from bot.hub.routes import channels as channels_routes
+from bot.privacy.redaction import make_redactor
 from bot.recommend.live import LiveRecommender, refit_on_schedule
 from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
@@ -59,10 +60,12 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.DB] = db or Database(settings.db_url())
     app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     app[keys.REALTIME] = realtime = Realtime()
+    redactor = make_redactor(settings.redaction)
     app[keys.ROUTER] = router = ConversationRouter(
         app[keys.DB], app[keys.RASA], reply_wait_s=settings.reply_wait_s,
         staff_notifier=realtime.broadcast_staff, csat=settings.csat_enabled,
-        redact=None)
+        redact=None if settings.redaction == "off"
+        else lambda text, language: redactor.redact(text, language).text)
     app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
 
     async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> bool:
@@ -91,6 +94,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await app[keys.RASA].start()
+        await asyncio.to_thread(redactor.warm_up)  # spaCy + jieba before the first customer
         refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
         chores = asyncio.ensure_future(housekeeping(app[keys.DB], settings))
         resumed = await router.resume_unanswered()
