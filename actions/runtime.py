@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 
 from bot.db.session import Database
 from bot.privacy.redaction import Redactor, make_redactor
+from bot.services.catalog import brand_names
 from bot.services.language import detect_language
 from bot.settings import get_settings
 
@@ -22,7 +23,9 @@ def database() -> Database:
 @lru_cache(maxsize=1)
 def redactor() -> Redactor:
     """What actions store about a customer (e.g. unanswered questions) is redacted too."""
-    return make_redactor(get_settings().redaction)
+    with database().session() as s:
+        brands = brand_names(s)
+    return make_redactor(get_settings().redaction, keep=brands)
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:

@@ -32,8 +32,9 @@ from bot.hub.routes import (
     privacy,
 )
 from bot.hub.routes import channels as channels_routes
-from bot.privacy.redaction import make_redactor
+from bot.privacy.redaction import Redactor, make_redactor
 from bot.recommend.live import LiveRecommender, refit_on_schedule
+from bot.services.catalog import brand_names
 from bot.services.kb_index import KbIndexer
 from bot.settings import Settings
 from channels import webchat
@@ -53,6 +54,15 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     return resp
 
 
+def _warm_redactor(db: Database, mode: str) -> Redactor:
+    """Loads spaCy and jieba before the first customer; brand names are not people."""
+    with db.session() as s:
+        brands = brand_names(s)
+    redactor = make_redactor(mode, keep=brands)
+    redactor.warm_up()
+    return redactor
+
+
 def create_app(settings: Settings, db: Database | None = None) -> web.Application:
     app = web.Application(middlewares=[error_middleware, security_headers, audit_middleware],
                           client_max_size=256 * 1024)
@@ -60,12 +70,9 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.DB] = db or Database(settings.db_url())
     app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     app[keys.REALTIME] = realtime = Realtime()
-    redactor = make_redactor(settings.redaction)
     app[keys.ROUTER] = router = ConversationRouter(
         app[keys.DB], app[keys.RASA], reply_wait_s=settings.reply_wait_s,
-        staff_notifier=realtime.broadcast_staff, csat=settings.csat_enabled,
-        redact=None if settings.redaction == "off"
-        else lambda text, language: redactor.redact(text, language).text)
+        staff_notifier=realtime.broadcast_staff, csat=settings.csat_enabled)
     app[keys.WEBCHAT] = WebChatAdapter(settings.max_message_chars, realtime.push)
 
     async def push_webchat(sender_id: str, conversation_id: str, frame: dict[str, Any]) -> bool:
@@ -94,7 +101,9 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await app[keys.RASA].start()
-        await asyncio.to_thread(redactor.warm_up)  # spaCy + jieba before the first customer
+        if settings.redaction != "off":
+            redactor = await asyncio.to_thread(_warm_redactor, app[keys.DB], settings.redaction)
+            router.redact = lambda text, language: redactor.redact(text, language).text
         refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
         chores = asyncio.ensure_future(housekeeping(app[keys.DB], settings))
         resumed = await router.resume_unanswered()

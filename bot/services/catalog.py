@@ -64,3 +64,8 @@ def popular_in_stock(s: Session, category: str | None = None, customer_id: int |
         q = q.where(Product.id.not_in(bought))
     return [ProductPick(p.id, p.name_en, p.name_zh, p.category, p.price_cents, p.stock)
             for p, _ in s.execute(q).all()]
+
+
+def brand_names(s: Session) -> list[str]:
+    """Brands in the catalogue: words the redactor must not mistake for people's names."""
+    return sorted({b for b in s.scalars(select(Product.brand).distinct()) if b})
