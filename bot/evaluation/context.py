@@ -16,6 +16,7 @@ from bot.settings import REPO_ROOT, Settings
 class Context:
     reports: Path = REPO_ROOT / "reports"
     reuse: bool = False
+    memo: dict[str, Any] = field(default_factory=dict)  # results shared between sections
     _settings: Settings | None = field(default=None, repr=False)
     _sentiment_model: str | None = field(default=None, repr=False)
 
@@ -40,11 +41,15 @@ class Context:
         """The evaluation's JSON at ``reports/name``: reused when asked to and present,
         otherwise computed by ``run`` and written there (where the module's own CLI writes)."""
         path = self.reports / name
-        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
         if self.reuse and path.exists():
-            print(f"  reusing {shown}", flush=True)
-            return json.loads(path.read_text(encoding="utf-8")), f"{shown} (reused)"
+            print(f"  reusing {self.shown(path)}", flush=True)
+            return json.loads(path.read_text(encoding="utf-8")), f"{self.shown(path)} (reused)"
         result = run()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-        return result, str(shown)
+        return result, self.shown(path)
+
+    @staticmethod
+    def shown(path: Path) -> str:
+        """The path as the report prints it: relative to the repository when inside it."""
+        return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)

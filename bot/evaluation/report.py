@@ -32,9 +32,9 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "sentiment": ("Sentiment", "bot.evaluation.sections.sentiment:build"),
     "escalation": ("Escalation policy", "bot.evaluation.sections.escalation:build"),
     "recommend": ("Product recommendations", "bot.evaluation.sections.recommend:build"),
-    "segments": ("Customer segments", "bot.evaluation.sections.external:build_segments"),
-    "churn": ("Churn prediction", "bot.evaluation.sections.external:build_churn"),
-    "redaction": ("PII redaction", "bot.evaluation.sections.external:build_redaction"),
+    "segments": ("Customer segments", "bot.evaluation.sections.segments:build_segments"),
+    "churn": ("Churn prediction", "bot.evaluation.sections.segments:build_churn"),
+    "redaction": ("PII redaction", "bot.evaluation.sections.redaction:build"),
 }
 
 

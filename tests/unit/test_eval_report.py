@@ -12,9 +12,11 @@ import pytest
 from bot.evaluation import metrics
 from bot.evaluation.report import markdown_table, select, write_report
 from bot.evaluation.sections.escalation import escalation_section
-from bot.evaluation.sections.external import numeric_leaves, optional_module
+from bot.evaluation.sections.external import optional_module
 from bot.evaluation.sections.kb import kb_section
 from bot.evaluation.sections.nlu import nlu_section
+from bot.evaluation.sections.redaction import redaction_section
+from bot.evaluation.sections.segments import churn_section
 from bot.evaluation.types import Chart, Section, Table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -158,8 +160,32 @@ def test_escalation_section_per_language_and_auc() -> None:
     assert s.headline["roc_auc_peak_negative"] == 0.75
 
 
-def test_optional_modules_and_numeric_leaves() -> None:
+def test_optional_modules() -> None:
     assert optional_module("bot.no_such_package.evaluate") is None
     assert optional_module("bot.evaluation.metrics") is metrics
-    assert numeric_leaves({"a": 1, "b": {"c": 0.5, "d": [1, 2], "e": True}, "f": "x"}) == [
-        ("a", 1.0), ("b.c", 0.5)]
+
+
+def test_redaction_section_headlines_the_configured_redactor() -> None:
+    def res(recall: float) -> dict[str, Any]:
+        kind = {"precision": 1.0, "recall": recall, "f1": recall, "support": 4, "predicted": 4}
+        return {"overall": kind, "per_kind": {"EMAIL": kind}, "char_leak_rate": 1 - recall,
+                "clean_changed_rate": 0.0, "messages": 10, "ms_per_message": 1.0}
+
+    report = {"patterns": {"en": res(0.5), "all": res(0.5)},
+              "ner": {"en": res(0.75), "all": res(0.75)}}
+    s = redaction_section(report, configured="ner")
+    assert s.headline["ner_recall"] == 0.75 and s.headline["ner_char_leak"] == 0.25
+    assert [r[:2] for r in s.tables[0].rows] == [["patterns", "en"], ["patterns", "all"],
+                                                  ["ner", "en"], ["ner", "all"]]
+    assert s.tables[1].rows == [["EMAIL", 0.5, 0.75, 1.0, 1.0, 4]]
+
+
+def test_churn_section_flags_a_baseline_that_beats_the_model() -> None:
+    test = {"roc_auc": 0.6, "average_precision": 0.5, "precision": 0.4, "recall": 0.9, "f1": 0.55}
+    churn = {"status": "ok", "n_train": 10, "n_test": 12, "chosen_model": "lr",
+             "models": {"lr": {"train_oof_roc_auc": 0.62, "threshold": 0.3, "test": test}},
+             "baselines": {"frequency": 0.7}, "base_rate_train": 0.4, "base_rate_test": 0.3}
+    s = churn_section(churn)
+    assert s.headline["test_roc_auc"] == 0.6
+    assert any("frequency" in n and "better than the chosen model" in n for n in s.notes)
+    assert "No model" in churn_section({"status": "too little history"}).notes[0]

@@ -61,7 +61,7 @@ def kb_section(report: dict[str, Any], threshold: float, embedder: str,
                    "roc_auc_answerable": auc}
     refusal_rows = [["configured", threshold, at["precision"], at["recall"], at["f1"],
                      f"{at['refused']}", f"{at['unanswerable']}"]]
-    if best is not None:
+    if best is not None and best != threshold:
         b = metrics.refusal(scores, is_answerable, best)
         refusal_rows.append(["best utility on this set", best, b["precision"], b["recall"],
                              b["f1"], f"{b['refused']}", f"{b['unanswerable']}"])

@@ -49,7 +49,9 @@ def run_nlu(ctx: Context) -> dict[str, Any]:
         out = Path(tmp) / "nlu.json"
         proc = _rasa(ctx, [str(RASA_VENV / "bin" / "python"), "-m", "bot.nlu.evaluate",
                            str(model), "--data", str(HELDOUT), "--out", str(out)], Path(tmp))
-        print(proc.stdout, end="", flush=True)
+        # the scores, without Rasa's per-message debug log lines
+        print("".join(line for line in proc.stdout.splitlines(keepends=True)
+                      if "[debug" not in line), end="", flush=True)
         return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -142,7 +144,7 @@ def run_stories(ctx: Context) -> dict[str, Any]:
     return {"model": str(model), "stories": story_names(STORIES), "failed": failed,
             "action_accuracy": actions.get("accuracy"),
             "action_macro_f1": (actions.get("macro avg") or {}).get("f1-score"),
-            "results_dir": str(out)}
+            "results_dir": ctx.shown(out)}
 
 
 def stories_section(result: dict[str, Any], training: list[str], source: str = "") -> Section:
