@@ -49,6 +49,11 @@ def init(settings: Settings, *, demo: bool = True) -> str | None:
                 n = generate_history(db, seed=settings.demo_seed)
                 print(f"  {n} past conversations for the dashboard", flush=True)
         ensure_kb(settings, db)
+        from bot.segments.service import compute_profiles, has_profiles
+
+        if not has_profiles(db):
+            print("Segmenting customers (RFM, K-means) and scoring churn risk...", flush=True)
+            compute_profiles(db)
         from bot.recommend.live import current_version, fit_and_publish
 
         if current_version(settings.recommender_path()) is None:

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     auto_resolve_after_s: float = 2 * 3600.0
     housekeeping_interval_s: float = 600.0
     csat_enabled: bool = True
+    profiles_refresh_s: float = 24 * 3600.0  # RFM segments and churn risk are recomputed daily
 
     def tracker_db_path(self) -> Path:
         return self.data_dir / "rasa_tracker.db"

@@ -15,6 +15,7 @@ from bot.hub import keys
 from bot.hub.audit_trail import audit_middleware
 from bot.hub.channel_registry import build_channels
 from bot.hub.errors import error_middleware
+from bot.hub.housekeeping import refresh_profiles_forever
 from bot.hub.housekeeping import run_forever as housekeeping
 from bot.hub.outbound import Outbound
 from bot.hub.rasa_client import RasaClient
@@ -105,7 +106,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
             redactor = await asyncio.to_thread(_warm_redactor, app[keys.DB], settings.redaction)
             router.redact = lambda text, language: redactor.redact(text, language).text
         refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
-        chores = asyncio.ensure_future(housekeeping(app[keys.DB], settings))
+        chores = asyncio.gather(housekeeping(app[keys.DB], settings),
+                                refresh_profiles_forever(app[keys.DB], settings))
         resumed = await router.resume_unanswered()
         if resumed:
             log.info("resuming %d unanswered customer turns", resumed)

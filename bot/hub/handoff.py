@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, Customer, Turn
+from bot.db.models import Conversation, Customer, CustomerProfile, Turn
 from bot.services import conversations as convs
 from bot.services.escalation import Policy, TurnSignal, decide
 
@@ -48,9 +48,11 @@ def after_bot_turn(s: Session, conversation_id: str, bot_messages: list[dict[str
     conv = s.get(Conversation, conversation_id)
     if conv is None or conv.owner == "agent" or conv.status == "resolved":
         return None
-    tier = s.get(Customer, conv.customer_id).tier if conv.customer_id else None
+    customer = s.get(Customer, conv.customer_id) if conv.customer_id else None
+    profile = s.get(CustomerProfile, conv.customer_id) if conv.customer_id else None
     requested = convs.handoff_reason(bot_messages)
-    decision = decide(_signals(s, conversation_id), tier, policy)
+    decision = decide(_signals(s, conversation_id), customer.tier if customer else None, policy,
+                      segment=profile.segment if profile else None)
     if requested is None and not decision.escalate:
         return None
     # The policy's reason is more specific than the bot's generic "customer_request"

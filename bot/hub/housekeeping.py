@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.db.session import Database
+from bot.segments.service import compute_profiles
 from bot.services import erasure
 from bot.settings import Settings
 
@@ -24,6 +25,16 @@ def run_once(db: Database, settings: Settings) -> dict[str, Any]:
     report.add("tracker_events",
                erasure.forget_trackers(settings.tracker_db_url(), report.conversation_ids))
     return {"auto_resolved": resolved, "originals_dropped": scrubbed, **report.as_dict()}
+
+
+async def refresh_profiles_forever(db: Database, settings: Settings) -> None:
+    """Customer segments and churn risk follow the order history (daily by default)."""
+    while True:
+        await asyncio.sleep(settings.profiles_refresh_s)
+        try:
+            await asyncio.to_thread(compute_profiles, db)
+        except Exception:
+            log.exception("recomputing customer profiles failed; will retry")
 
 
 async def run_forever(db: Database, settings: Settings) -> None:

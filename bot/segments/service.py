@@ -87,6 +87,11 @@ def compute_profiles(db: Database, as_of: datetime | None = None,
     return SegmentsSummary(as_of, computed_at, rfm, segmentation, churn)
 
 
+def has_profiles(db: Database) -> bool:
+    with db.session() as s:
+        return s.scalar(select(CustomerProfile.customer_id).limit(1)) is not None
+
+
 def profile_for(session: Session, customer_id: int) -> dict[str, Any] | None:
     """The stored profile for the CRM card, or None before the first computation."""
     p = session.get(CustomerProfile, customer_id)

@@ -322,6 +322,16 @@ def _close(s: Session, conversation_id: str, handoff_status: str) -> Conversatio
     return conv
 
 
+def add_bot_message(s: Session, conversation_id: str, message: dict[str, Any]) -> None:
+    """A message from the platform itself (e.g. the rating question), outside any turn."""
+    conv = s.get(Conversation, conversation_id)
+    if conv is None:
+        raise LookupError("no such conversation")
+    payload = {k: message[k] for k in ("buttons", "custom") if message.get(k)}
+    s.add(Turn(conversation_id=conv.id, role="bot", text=message.get("text") or "",
+               language=conv.language, payload=payload or None))
+
+
 def resolve(s: Session, conversation_id: str) -> None:
     conv = _close(s, conversation_id, "resolved")
     conv.status, conv.resolved_at = "resolved", utcnow()

@@ -52,6 +52,10 @@ class Policy:
     vip_tiers: tuple[str, ...] = ("gold", "platinum")
     tier_weight: dict[str, float] = field(default_factory=lambda: {
         "standard": 0.0, "silver": 0.5, "gold": 1.0, "platinum": 2.0})
+    # Customers worth most (or about to be lost) wait less: RFM segments from bot.segments.
+    segment_weight: dict[str, float] = field(default_factory=lambda: {
+        "Champions": 1.0, "Can't lose them": 1.0, "Big spenders": 0.5, "Loyal": 0.5,
+        "At risk": 0.5})
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,17 @@ def _negative(t: TurnSignal) -> float:
 
 
 def decide(turns: list[TurnSignal], tier: str | None = None,
-           policy: Policy | None = None) -> Decision:
-    """Decide on the conversation so far (customer turns, oldest first)."""
+           policy: Policy | None = None, segment: str | None = None) -> Decision:
+    """Decide on the conversation so far (customer turns, oldest first). ``tier`` and
+    ``segment`` only raise the priority (and a VIP tier's problem escalates)."""
     p = policy or Policy()
     if not turns:
         return Decision(False)
     last = turns[-1]
     window = turns[-p.trend_window:]
     negatives = sum(1 for t in window if t.sentiment == "negative")
-    priority = p.tier_weight.get(tier or "standard", 0.0) + 2 * max(map(_negative, window))
+    priority = (p.tier_weight.get(tier or "standard", 0.0) + 2 * max(map(_negative, window))
+                + p.segment_weight.get(segment or "", 0.0))
     reason = None
     if explicit_request(last.text, last.intent):
         reason = "explicit_request"

@@ -7,7 +7,9 @@ import asyncio
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from bot.db.models import Feedback
 from bot.db.session import Database
 from bot.hub.app import create_app
 from bot.services import auth
@@ -71,10 +73,21 @@ async def test_queue_claim_reply_resolve(client: TestClient, shop: Database) -> 
     card = await client.get("/api/customers/1/card", headers=winner)
     body = await card.json()
     assert body["customer"]["id"] == 1 and isinstance(body["orders"], list)
+    assert "profile" in body  # segment + churn risk once profiles are computed
 
-    done = await (await client.post(f"/api/conversations/{cid}/resolve", headers=winner)).json()
+    async with client.ws_connect("/ws/chat?sender=cust-1") as ws:
+        done = await (await client.post(f"/api/conversations/{cid}/resolve",
+                                        headers=winner)).json()
+        frame = await ws.receive_json(timeout=5)
     assert done["status"] == "resolved" and done["handoffs"][0]["status"] == "resolved"
-    assert [t["role"] for t in done["turns"]] == ["customer", "system", "agent", "system"]
+    assert [t["role"] for t in done["turns"]] == ["customer", "system", "agent", "system", "bot"]
+    # resolving asks the customer for a rating, on their channel
+    assert frame["messages"][0]["custom"]["csat"] is True
+    rated = await client.post("/api/chat", json={"sender": "cust-1", "text": "5"})
+    assert rated.status == 200 and (await rated.json())["conversation_id"] == cid
+    with shop.session() as s:
+        assert s.scalars(select(Feedback.score).where(Feedback.conversation_id == cid)).all() \
+            == [5]
 
 
 async def test_hand_back_returns_the_conversation_to_the_bot(client: TestClient,

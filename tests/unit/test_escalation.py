@@ -58,3 +58,10 @@ def test_policy_is_configurable() -> None:
                                   "no need for a real person, just the fee"])
 def test_declining_a_person_is_not_a_request(text: str) -> None:
     assert not decide([calm(text, "request_human")]).escalate
+
+
+def test_valuable_segments_wait_less() -> None:
+    request = [calm("I want to talk to a person", "request_human")]
+    assert decide(request, segment="Champions").priority > decide(request).priority
+    assert decide(request, segment="Hibernating").priority == decide(request).priority
+    assert not decide([calm("hello")], segment="Champions").escalate

@@ -11,6 +11,7 @@ from bot.analytics import dashboard
 from bot.hub.errors import BadRequest
 from bot.hub.http import in_session
 from bot.hub.security import require
+from bot.segments.service import segment_summary
 
 routes = web.RouteTableDef()
 
@@ -29,7 +30,7 @@ async def analytics(request: web.Request) -> web.Response:
 
     def work(s: Any) -> dict[str, Any]:
         out = dashboard.overview(s, r)
-        out["segments"] = _segments(s)
+        out["segments"] = segment_summary(s)
         return out
 
     return web.json_response(await in_session(request, work))
@@ -54,9 +55,3 @@ async def export_conversations(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _segments(s: Any) -> list[dict[str, Any]]:
-    try:
-        from bot.segments.service import segment_summary
-    except ImportError:  # segmentation not built in this installation
-        return []
-    return segment_summary(s)

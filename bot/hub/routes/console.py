@@ -13,8 +13,9 @@ from bot.hub import keys
 from bot.hub.errors import BadRequest, Unauthorized
 from bot.hub.http import in_session, read_json
 from bot.hub.security import require
+from bot.segments.service import profile_for
 from bot.services import conversations as convs
-from bot.services import crm
+from bot.services import crm, feedback
 from bot.services.auth import read_token
 
 routes = web.RouteTableDef()
@@ -82,13 +83,22 @@ async def agent_reply(request: web.Request) -> web.Response:
 async def resolve(request: web.Request) -> web.Response:
     require(request, "agent")
     cid = request.match_info["id"]
+    ask = request.app[keys.SETTINGS].csat_enabled
 
-    def work(s: Any) -> dict[str, Any]:
+    def work(s: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
         convs.resolve(s, cid)
-        return _detail(s, cid)
+        question = None
+        if ask and feedback.ask(s, cid):
+            conv = s.get(Conversation, cid)
+            question = feedback.prompt_message(conv.language)
+            convs.add_bot_message(s, cid, question)
+        return _detail(s, cid), question
 
-    detail = await in_session(request, work)
+    detail, question = await in_session(request, work)
     await _changed(request, detail)
+    if question is not None:  # the customer rates the conversation on their own channel
+        await request.app[keys.ROUTER].deliver_agent(detail["channel"], detail["sender_id"],
+                                                      cid, [question])
     return web.json_response(detail)
 
 
@@ -152,7 +162,8 @@ async def customer_card(request: web.Request) -> web.Response:
                                         "because_of": r.because_of,
                                         "price": product.price_cents / 100})
         return {"customer": customer, "orders": orders, "tickets": tickets,
-                "conversations": conversations, "suggestions": suggestions}
+                "conversations": conversations, "suggestions": suggestions,
+                "profile": profile_for(s, customer_id)}
 
     return web.json_response(await in_session(request, work))
 

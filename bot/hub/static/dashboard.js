@@ -35,6 +35,7 @@
     if (sec < 86400) return (Math.round(sec / 360) / 10) + ' h';
     return (Math.round(sec / 8640) / 10) + ' d';
   }
+  function count(v, noun) { var n = num(v) || 0; return n + ' ' + noun + (n === 1 ? '' : 's'); }
   function human(v) { return str(v).replace(/_/g, ' '); }
   function when(iso) {
     var d = new Date(iso);
@@ -187,17 +188,17 @@
     clear(kpisEl);
     var fr = agents.first_response_s || {}, rs = agents.resolution_s || {}, qw = agents.queue_wait_s || {};
     kpisEl.appendChild(kpi('conversations', 'Conversations', str(num(t.conversations) || 0),
-      str(num(t.customer_turns) || 0) + ' customer messages'));
+      count(t.customer_turns, 'customer message')));
     kpisEl.appendChild(kpi('containment', 'Contained by the bot', pct(t.containment_rate),
-      'of ' + str(num(t.resolved) || 0) + ' resolved conversations'));
+      'of ' + count(t.resolved, 'resolved conversation')));
     kpisEl.appendChild(kpi('handoff', 'Handed to a person', pct(t.handoff_rate),
-      str(num(t.handoffs) || 0) + ' handoffs'));
+      count(t.handoffs, 'handoff')));
     kpisEl.appendChild(kpi('sentiment', 'Mean sentiment', signed(t.mean_sentiment),
       t.negative_share == null ? 'no scored messages' : pct(t.negative_share) + ' of messages negative'));
     kpisEl.appendChild(kpi('csat', 'CSAT', num(t.csat_mean) == null ? '—' : t.csat_mean.toFixed(2) + ' / 5',
       'n = ' + str(num(t.csat_responses) || 0)));
     kpisEl.appendChild(kpi('helpful', 'Answers found helpful', pct(t.answer_helpful_rate),
-      str(num(t.answer_votes) || 0) + ' votes'));
+      count(t.answer_votes, 'vote')));
     kpisEl.appendChild(kpi('first-response', 'First agent reply (median)', duration(fr.median),
       'queue wait ' + duration(qw.median)));
     kpisEl.appendChild(kpi('resolution', 'Resolution by agents (median)', duration(rs.median),
