@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.batching import Batcher
 from actions.runtime import database, metadata
 from bot.sentiment.model import Sentiment, TransformersSentiment
 from bot.services import conversations as convs
@@ -35,7 +36,7 @@ class ActionAnalyzeTurn(Action):
         lang = detect_language(text, default=tracker.get_slot("language") or "en")
         intent = (msg.get("intent") or {}).get("name")
         confidence = (msg.get("intent") or {}).get("confidence")
-        sentiment = await asyncio.to_thread(score_sentiment, text)
+        sentiment = await sentiment_batcher()(text)
         events: list[dict[str, Any]] = [SlotSet("language", lang)]
         if sentiment is not None:
             events += [SlotSet("sentiment", sentiment.label),
@@ -70,7 +71,19 @@ def sentiment_model() -> TransformersSentiment | None:
 
 
 def score_sentiment(text: str) -> Sentiment | None:
+    return score_many([text])[0]
+
+
+def score_many(texts: list[str]) -> list[Sentiment | None]:
     model = sentiment_model()
-    if model is None or not text.strip():
-        return None
-    return model.score([text])[0]
+    scored = [t for t in texts if t.strip()]
+    if model is None or not scored:
+        return [None] * len(texts)
+    found = iter(model.score(scored))
+    return [next(found) if t.strip() else None for t in texts]
+
+
+@lru_cache(maxsize=1)
+def sentiment_batcher() -> Batcher[str, Sentiment | None]:
+    """Every turn is scored: concurrent turns share one forward pass (see actions.batching)."""
+    return Batcher(score_many, max_batch=16, name="sentiment")
