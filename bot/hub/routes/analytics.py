@@ -3,6 +3,7 @@ CSV export. Admins and agents may read it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -50,7 +51,8 @@ async def export_conversations(request: web.Request) -> web.Response:
     require(request, "agent")
     r = _range(request)
     body = await in_session(request, dashboard.conversations_csv, r)
-    name = f"kefu-conversations-{r.since.date()}-{r.until.date()}.csv"
+    last_day = (r.until - timedelta(days=1)).date()
+    name = f"kefu-conversations-{r.since.date()}-{last_day}.csv"
     return web.Response(text=body, content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
