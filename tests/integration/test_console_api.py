@@ -160,3 +160,14 @@ async def test_one_customer_across_channels_on_the_card(client: TestClient,
     ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
     card = await (await client.get("/api/customers/1/card", headers=ann)).json()
     assert {c["channel"] for c in card["conversations"]} >= {"webchat", "slack"}
+
+
+async def test_the_card_shows_segment_and_churn_risk(client: TestClient, shop: Database) -> None:
+    from bot.segments.service import compute_profiles
+
+    compute_profiles(shop)
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    card = await (await client.get("/api/customers/1/card", headers=ann)).json()
+    profile = card["profile"]
+    assert profile["segment"] and profile["frequency"] >= 0
+    assert profile["churn_risk"] is None or 0.0 <= profile["churn_risk"] <= 1.0
