@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.analytics.topics import default_vectors
 from bot.db.session import Database
 from bot.hub import keys
 from bot.hub.audit_trail import audit_middleware
@@ -105,6 +106,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         if settings.redaction != "off":
             redactor = await asyncio.to_thread(_warm_redactor, app[keys.DB], settings.redaction)
             router.redact = lambda text, language: redactor.redact(text, language).text
+        # the topic model loads in the background: the dashboard's first report is then quick
+        topics_ready = asyncio.ensure_future(asyncio.to_thread(default_vectors().warm_up))
         refits = asyncio.ensure_future(refit_on_schedule(app[keys.DB], settings))
         chores = asyncio.gather(housekeeping(app[keys.DB], settings),
                                 refresh_profiles_forever(app[keys.DB], settings))
@@ -114,7 +117,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         yield
         refits.cancel()
         chores.cancel()
-        await asyncio.gather(refits, chores, return_exceptions=True)
+        await asyncio.gather(refits, chores, topics_ready, return_exceptions=True)
         for task in list(app[keys.BACKGROUND]):
             task.cancel()
         await asyncio.gather(*app[keys.BACKGROUND], return_exceptions=True)

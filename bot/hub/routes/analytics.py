@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.analytics import dashboard
+from bot.analytics.topics import topic_report
 from bot.hub.errors import BadRequest
 from bot.hub.http import in_session
 from bot.hub.security import require
@@ -41,8 +42,6 @@ async def analytics(request: web.Request) -> web.Response:
 async def topics(request: web.Request) -> web.Response:
     require(request, "agent")
     r = _range(request)
-    from bot.analytics.topics import topic_report
-
     return web.json_response(await in_session(request, topic_report, r.since, r.until))
 
 
