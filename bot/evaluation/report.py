@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -96,9 +97,12 @@ def write_report(sections: list[Section], out: Path, command: str = "") -> Path:
                 s.notes.append(f"chart {chart.file} failed: {exc!r}")
         bodies.append(_section_markdown(s, charts))
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # latencies in the sections are only comparable on an otherwise idle machine
+    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"
     doc = [f"# Kefu evaluation report\n\nGenerated {when}"
-           + (f" by `{command}`" if command else "") + ". Every number below is on data the "
-           "model never trained on unless the section's provenance says otherwise.",
+           + (f" by `{command}`" if command else "") + f" ({load}; timings in the sections "
+           "grow with load). Every number below is on data the model never trained on unless "
+           "the section's provenance says otherwise.",
            "## Summary", markdown_table(summary_table(sections)), *bodies]
     path = out / "report.md"
     path.write_text("\n\n".join(doc) + "\n", encoding="utf-8")

@@ -14,7 +14,7 @@ TITLE = "Product recommendations"
 def recommend_section(result: dict[str, Any], source: str = "") -> Section:
     k, test = result["k"], result["test"]
     blend, pop = test["blend"], test["popularity"]
-    s = Section("recommend", TITLE, dataset=f"order history ({result.get('database', '?')})",
+    s = Section("recommend", TITLE, dataset=f"orders in {result.get('database', '?')}",
                 size=f"{result['n_test']} test customers", source=source,
                 headline={f"blend_hit@{k}": blend["hit"], f"blend_ndcg@{k}": blend["ndcg"],
                           f"popularity_hit@{k}": pop["hit"],
@@ -43,9 +43,9 @@ def recommend_section(result: dict[str, Any], source: str = "") -> Section:
         "order), never on the test targets. Other customers' later orders stay in training "
         "(the usual leave-last-out compromise).",
         f"{result['n_test']} test and {result['n_validation']} validation customers, "
-        f"{result['n_products']} products. The demo shop is generated (bot/demo), so these "
-        "numbers measure how well the recommender recovers the generator's purchase "
-        "patterns, not real customers' taste."]
+        f"{result['n_products']} products. On the generated demo shop (bot/demo; what the "
+        "database holds unless real orders were loaded) these numbers measure how well the "
+        "recommender recovers the generator's purchase patterns, not real customers' taste."]
     return s
 
 
