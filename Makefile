@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 APP := .venv-app/bin/python
 
-.PHONY: setup run test test-fast lint train eval eval-nlu
+.PHONY: setup run test test-fast lint train eval eval-nlu bench
 
 setup:
 	@scripts/bootstrap.sh
@@ -26,7 +26,7 @@ eval: setup
 	@$(APP) -m bot.evaluation.report $(EVAL_ARGS)
 
 eval-nlu: setup
-	@$(APP) -m bot.nlu.evaluate
+	@$(APP) -m bot.evaluation.report --only nlu $(EVAL_ARGS)
 
 bench: setup
 	@$(APP) -m bench.stack
