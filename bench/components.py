@@ -59,6 +59,17 @@ def models(texts: list[str]) -> dict[str, Timing]:
     }
 
 
+def redaction(lines: list[Line], orders: list[OrderRef], mode: str) -> dict[str, Timing]:
+    """The hub redacts every customer turn and every bot reply before storing it."""
+    from bot.privacy.redaction import make_redactor
+
+    redactor = make_redactor(mode)
+    redactor.warm_up()
+    o = orders[0]
+    pairs = [(x.text.format(order_id=o.order_id, email=o.email), x.lang) for x in lines]
+    return {f"hub_redaction_{mode}": timed(lambda p: redactor.redact(*p), pairs)}
+
+
 def database_calls(db: Database, orders: list[OrderRef], rounds: int = 3) -> dict[str, Timing]:
     """The database work of the turns in the mix, through the same services and helpers."""
     from actions.analyze import ActionAnalyzeTurn

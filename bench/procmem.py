@@ -1,9 +1,10 @@
-"""Peak memory of the stack's processes from ``/proc`` (psutil is not installed). A server may
-run its work in child processes (Sanic's worker manager in the action server), so each named
-process counts with all its descendants."""
+"""Peak memory and CPU time of the stack's processes from ``/proc`` (psutil is not installed).
+A server may run its work in child processes (Sanic's worker manager in the action server), so
+each named process counts with all its descendants."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -48,6 +49,22 @@ def tree(pid: int, kids: dict[int, list[int]]) -> list[int]:
         out.append(p)
         todo.extend(kids.get(p, []))
     return out
+
+
+def cpu_s(pid: int, proc: Path = PROC) -> float:
+    """User + system CPU seconds of one process so far (0 when it is gone)."""
+    try:
+        fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0.0
+    # fields after the command name start at field 3 (state): utime is 14, stime 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(roots: dict[str, int], proc: Path = PROC) -> dict[str, float]:
+    """CPU seconds so far of each named process tree."""
+    kids = children(proc)
+    return {name: sum(cpu_s(p, proc) for p in tree(root, kids)) for name, root in roots.items()}
 
 
 class MemorySampler:

@@ -93,6 +93,16 @@ def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+def _cpu_table(result: dict[str, Any]) -> str:
+    runs = [r for r in result["runs"] if r.get("cpu_ms_per_turn")]
+    if not runs:
+        return "(not measured)"
+    names = list(runs[0]["cpu_ms_per_turn"])
+    return _md_table(["target", "via", "conc", *names],
+                     [[r["target"], r["transport"], r["level"],
+                       *(r["cpu_ms_per_turn"].get(n) for n in names)] for r in runs])
+
+
 def _comparison(before: dict[str, Any], after: dict[str, Any]) -> str:
     rows = []
     for r in after["runs"]:
@@ -144,6 +154,8 @@ def markdown(result: dict[str, Any], chart_name: str, before: dict[str, Any] | N
                   [[r["level"], *(f"{_fmt(v['p50'])} / {_fmt(v['p95'])}" for _, v in
                                   sorted(r["by_kind"].items()))]
                    for r in result["runs"] if r["target"] == "kefu" and r["transport"] == "rest"]),
+        "\n## CPU time per answered turn (ms, each process tree; client = this benchmark)\n",
+        _cpu_table(result),
         "\n## Components (one call at a time, no load)\n",
         _md_table(["component", "p50 ms", "p95 ms", "n"],
                   [[name, c["p50"], c["p95"], c["n"]]

@@ -18,8 +18,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ from bench import components, shop
 from bench.bare_rasa import ensure_bare_model, start_bare
 from bench.load import HubRest, HubWebsocket, RasaRest, Transport, run_level, summarize
 from bench.mix import Line, OrderRef, load_mix
-from bench.procmem import MemorySampler
+from bench.procmem import MemorySampler, tree_cpu_s
 from bench.report import table, write
 from bot.db.models import Customer, Order
 from bot.db.session import Database
@@ -75,14 +77,25 @@ def commit() -> str:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True,
                               text=True).stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain",
-                                                                    "--", "actions", "knowledge",
-                                                                    "bot", "bench") else "")
+    head = git("rev-parse", "--short", "HEAD") or "unknown"  # e.g. run from a `git archive`
+    dirty = git("status", "--porcelain", "--", "actions", "knowledge", "bot", "bench")
+    return head + ("+dirty" if dirty else "")
+
+
+def cpu_per_turn(before: dict[str, float], after: dict[str, float], turns: int
+                 ) -> dict[str, float | None]:
+    """CPU milliseconds each process spent per answered turn."""
+    return {name: round(1000 * (after[name] - before[name]) / turns, 1) if turns else None
+            for name in after}
+
+
+def cpu_now(roots: dict[str, int]) -> dict[str, float]:
+    return {**tree_cpu_s(roots), "client": time.process_time()}
 
 
 async def load_phase(kefu_url: str, bare_url: str, kefu_rasa_url: str, levels: list[int],
-                     duration_s: float, lines: list[Line], orders: list[OrderRef]
-                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                     duration_s: float, lines: list[Line], orders: list[OrderRef],
+                     roots: dict[str, int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector,
@@ -95,10 +108,12 @@ async def load_phase(kefu_url: str, bare_url: str, kefu_rasa_url: str, levels: l
             await run_level(transport, 2, WARM_UP_S, lines, orders, f"warm-{target}")
         for level in levels:
             for target, transport in targets:
+                cpu0 = cpu_now(roots)
                 results, wall = await run_level(transport, level, duration_s, lines, orders,
                                                 f"{target}-{transport.name}", seed=level)
                 row = {"target": target, "transport": transport.name, "level": level,
                        **summarize(results, wall)}
+                row["cpu_ms_per_turn"] = cpu_per_turn(cpu0, cpu_now(roots), row["answered"])
                 runs.append(row)
                 print(f"  {target:<4} {transport.name:<4} x{level:<3} {row['answered']:>5} "
                       f"turns  p50 {row['p50']} ms  p95 {row['p95']} ms  "
@@ -144,7 +159,7 @@ def servers(settings: Settings, log_dir: Path) -> Iterator[Servers]:
 
 
 def run(levels: list[int], duration_s: float, out: Path, name: str,
-        before: dict[str, Any] | None, keep: bool) -> dict[str, Any]:
+        before: dict[str, Any] | None, keep: bool, notes: list[str]) -> dict[str, Any]:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     loadavg = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
@@ -158,13 +173,15 @@ def run(levels: list[int], duration_s: float, out: Path, name: str,
             sampler = MemorySampler(up.roots()).start()
             runs, direct = asyncio.run(load_phase(settings.hub_url(), up.bare_url,
                                                   settings.rasa_url, levels, duration_s, lines,
-                                                  orders))
+                                                  orders, up.roots()))
             print("Timing components...", flush=True)
             os.environ.update(settings_env(up.settings))  # the actions' helpers read these
             get_settings.cache_clear()
             texts = components.texts_of(lines, orders)
             comps = {"nlu_parse": components.nlu_parse(up.bare_url, texts),
-                     **components.models(texts), **components.database_calls(db, orders[:20]),
+                     **components.models(texts),
+                     **components.redaction(lines, orders, up.settings.redaction),
+                     **components.database_calls(db, orders[:20]),
                      "rasa_turn_no_hub": direct}
             memory = sampler.stop()
             start_s = up.start_s
@@ -180,7 +197,7 @@ def run(levels: list[int], duration_s: float, out: Path, name: str,
                  "duration_s": duration_s, "init_s": round(init_s, 1),
                  "stack_start_s": round(start_s, 1), "messages": len(lines),
                  "orders": len(orders)},
-        "runs": runs, "components": comps, "memory": memory,
+        "runs": runs, "components": comps, "memory": memory, "notes": notes,
     }
     paths = write(result, out, before, name)
     print("\n" + table(result))
@@ -203,14 +220,17 @@ def main() -> None:
     ap.add_argument("--before", type=Path, default=None,
                     help="baseline JSON to compare with (default <out>/stack-before.json)")
     ap.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    ap.add_argument("--note", action="append", default=[], help="a line for the report's notes")
     args = ap.parse_args()
+    # a plain SIGTERM would skip the clean-up and leave the servers running
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     levels = [1, 10] if args.quick else [int(x) for x in args.levels.split(",")]
     duration = 5.0 if args.quick else args.duration
     before_path = args.before or args.out / "stack-before.json"
     before = None
     if before_path.exists() and before_path.name != f"{args.name}.json":
         before = json.loads(before_path.read_text(encoding="utf-8"))
-    run(levels, duration, args.out, args.name, before, args.keep)
+    run(levels, duration, args.out, args.name, before, args.keep, args.note)
 
 
 if __name__ == "__main__":

