@@ -25,6 +25,7 @@ AUDITED: dict[tuple[str, str], tuple[str, str, tuple[str, ...]]] = {
     ("POST", "/api/conversations/{id}/messages"): ("reply", "conversation", ("id",)),
     ("POST", "/api/conversations/{id}/resolve"): ("resolve", "conversation", ("id",)),
     ("POST", "/api/conversations/{id}/handback"): ("hand_back", "conversation", ("id",)),
+    ("GET", "/api/kb/articles/{slug}/{language}"): ("view", "article", ("slug", "language")),
     ("POST", "/api/kb/articles"): ("create", "article", ()),
     ("PUT", "/api/kb/articles/{slug}/{language}"): ("update", "article", ("slug", "language")),
     ("POST", "/api/kb/articles/{slug}/{language}/publish"):
@@ -51,7 +52,8 @@ async def audit_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return resp
     action, entity, parts = spec
     who = principal(request)
-    entity_id = "/".join(request.match_info[k] for k in parts) or "*"
+    entity_id = (request.get(AUDIT_ENTITY_ID)
+                 or "/".join(request.match_info[k] for k in parts) or "*")
     detail: dict[str, Any] = dict(request.query) or {}
     extra = request.get(AUDIT_DETAIL)
     if extra:
@@ -66,5 +68,7 @@ async def audit_middleware(request: web.Request, handler: Any) -> web.StreamResp
     return resp
 
 
-# Handlers may put extra facts for the entry here (e.g. the new article's slug).
+# Handlers may add facts for the entry (e.g. what an erasure removed), or name the record
+# when the URL does not (a new article).
 AUDIT_DETAIL = "kefu.audit_detail"
+AUDIT_ENTITY_ID = "kefu.audit_entity_id"

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.hub import keys
+from bot.hub.audit_trail import AUDIT_ENTITY_ID
 from bot.hub.errors import BadRequest
 from bot.hub.http import in_session, read_json
 from bot.hub.security import require
@@ -75,6 +76,7 @@ async def create_article(request: web.Request) -> web.Response:
     _language(language)
     publish = bool(data.get("publish"))
     await in_session(request, kb.create, slug, language, _draft(data), p.username, publish)
+    request[AUDIT_ENTITY_ID] = f"{slug}/{language}"
     if publish:
         await _reindex(request, slug, language)
     return web.json_response(await _detail(request, slug, language), status=201)

@@ -1,0 +1,62 @@
+"""The audit log records who read or changed customer records, conversations and articles."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.db.session import Database
+from bot.hub.app import create_app
+from bot.hub.audit_trail import AUDITED
+from bot.services import auth
+from bot.services import conversations as convs
+from tests.conftest import make_settings
+from tests.integration.test_hub_api import _closed_port, _token
+
+
+@pytest.fixture
+async def client(aiohttp_client, tmp_path, shop: Database) -> TestClient:
+    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}",
+                             reply_wait_s=0.3)
+    with shop.session() as s:
+        auth.create_user(s, "root", "root-pw", "admin")
+        auth.create_user(s, "ann", "ann-pw", "agent")
+        auth.create_user(s, "ed", "ed-pw", "editor")
+    return await aiohttp_client(create_app(settings, shop))
+
+
+async def test_every_audited_route_exists(client: TestClient) -> None:
+    routes = {(r.method, r.resource.canonical) for r in client.app.router.routes()
+              if r.resource is not None}
+    assert set(AUDITED) <= routes, set(AUDITED) - routes
+
+
+async def test_views_and_changes_are_logged_with_the_actor(client: TestClient,
+                                                           shop: Database) -> None:
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    ed = {"Authorization": f"Bearer {await _token(client, 'ed', 'ed-pw')}"}
+    root = {"Authorization": f"Bearer {await _token(client, 'root', 'root-pw')}"}
+    with shop.session() as s:
+        cid = convs.accept_customer_turn(s, "webchat", "v1", "hi", "en",
+                                         customer_id=2).conversation_id
+
+    assert (await client.get("/api/customers/2/card", headers=ann)).status == 200
+    assert (await client.get(f"/api/conversations/{cid}", headers=ann)).status == 200
+    article = {"slug": "gift-wrap", "language": "en", "title": "Gift wrapping",
+               "body": "We wrap gifts for 10 yuan."}
+    assert (await client.post("/api/kb/articles", json=article, headers=ed)).status == 201
+    assert (await client.put("/api/kb/articles/gift-wrap/en", headers=ed,
+                             json={**article, "body": "We wrap gifts for free."})).status == 200
+    # refused and failed requests change nothing and are not entries
+    assert (await client.get("/api/customers/3/card", headers=ed)).status == 403
+    assert (await client.get("/api/customers/999999/card", headers=ann)).status == 404
+
+    log = (await (await client.get("/api/audit", headers=root)).json())["entries"]
+    seen = [(e["actor"], e["action"], e["entity"], e["entity_id"]) for e in reversed(log)]
+    assert seen == [("ann", "view", "customer", "2"), ("ann", "view", "conversation", cid),
+                    ("ed", "create", "article", "gift-wrap/en"),
+                    ("ed", "update", "article", "gift-wrap/en")]
+    only = await (await client.get("/api/audit?entity=customer&entity_id=2",
+                                   headers=root)).json()
+    assert [e["actor"] for e in only["entries"]] == ["ann"]
+    assert (await client.get("/api/audit", headers=ann)).status == 403
