@@ -70,5 +70,5 @@ async def audit_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 # Handlers may add facts for the entry (e.g. what an erasure removed), or name the record
 # when the URL does not (a new article).
-AUDIT_DETAIL = "kefu.audit_detail"
-AUDIT_ENTITY_ID = "kefu.audit_entity_id"
+AUDIT_DETAIL: web.RequestKey[dict[str, Any]] = web.RequestKey("audit_detail", dict)
+AUDIT_ENTITY_ID: web.RequestKey[str] = web.RequestKey("audit_entity_id", str)

@@ -60,3 +60,19 @@ async def test_views_and_changes_are_logged_with_the_actor(client: TestClient,
                                    headers=root)).json()
     assert [e["actor"] for e in only["entries"]] == ["ann"]
     assert (await client.get("/api/audit", headers=ann)).status == 403
+
+
+async def test_erasure_report_is_returned_and_kept_in_the_log(client: TestClient,
+                                                              shop: Database) -> None:
+    root = {"Authorization": f"Bearer {await _token(client, 'root', 'root-pw')}"}
+    with shop.session() as s:
+        convs.accept_customer_turn(s, "webchat", "v2", "hi", "en", customer_id=5)
+    resp = await client.delete("/api/customers/5", headers=root)
+    assert resp.status == 200
+    report = await resp.json()
+    assert report["removed"]["customers"] == 1 and report["conversations"] == 1
+    assert report["removed"]["tracker_events"] == 0  # Rasa never saw this one
+    log = (await (await client.get("/api/audit?entity=customer&entity_id=5",
+                                   headers=root)).json())["entries"]
+    assert log[0]["action"] == "delete" and log[0]["detail"]["removed"] == report["removed"]
+    assert (await client.get("/api/customers/5/card", headers=root)).status == 404
