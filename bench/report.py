@@ -88,8 +88,8 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(_fmt(c, 1) if isinstance(c, float) else _fmt(c) for c in row)
-            + " |" for row in rows]
+    out += ["| " + " | ".join(_fmt(c, 2 if abs(c) < 1 else 1) if isinstance(c, float)
+                              else _fmt(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
 
 
@@ -157,6 +157,9 @@ def markdown(result: dict[str, Any], chart_name: str, before: dict[str, Any] | N
         "\n## CPU time per answered turn (ms, each process tree; client = this benchmark)\n",
         _cpu_table(result),
         "\n## Components (one call at a time, no load)\n",
+        "NLU on bare Rasa's `/model/parse` (same pipeline); models, retrieval and database calls "
+        "in this process with the servers' code; `rasa_turn_no_hub`: Kefu's Rasa and action "
+        "server driven directly by one customer.\n",
         _md_table(["component", "p50 ms", "p95 ms", "n"],
                   [[name, c["p50"], c["p95"], c["n"]]
                    for name, c in result.get("components", {}).items()]),
