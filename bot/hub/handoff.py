@@ -28,16 +28,23 @@ class HandoffStarted:
     notice: dict[str, Any]
 
 
+# The policy looks at a short window (trend, unanswered streak): recent turns are enough,
+# and a long conversation does not make every bot turn slower.
+RECENT_TURNS = 12
+
+
 def _signals(s: Session, conversation_id: str) -> list[TurnSignal]:
-    turns = s.scalars(select(Turn).where(Turn.conversation_id == conversation_id)
-                      .order_by(Turn.id)).all()
+    turns = list(reversed(s.scalars(
+        select(Turn).where(Turn.conversation_id == conversation_id, Turn.role == "customer")
+        .order_by(Turn.id.desc()).limit(RECENT_TURNS)).all()))
+    replies: dict[int, list[Turn]] = {}
+    if turns:
+        for r in s.scalars(select(Turn).where(Turn.reply_to_id.in_([t.id for t in turns]))):
+            replies.setdefault(r.reply_to_id or 0, []).append(r)
     out = []
-    for i, t in enumerate(turns):
-        if t.role != "customer":
-            continue
-        replies = [r for r in turns[i + 1:] if r.reply_to_id == t.id]
+    for t in turns:
         answered = not any((r.payload or {}).get("buttons") and "/request_human" in str(
-            (r.payload or {}).get("buttons")) for r in replies)
+            (r.payload or {}).get("buttons")) for r in replies.get(t.id, []))
         out.append(TurnSignal(t.text, t.intent, t.sentiment_label, t.sentiment_score,
                               answered))
     return out

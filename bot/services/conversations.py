@@ -358,12 +358,19 @@ def handoff_queue(s: Session, status: str = "queued") -> list[dict[str, Any]]:
         .where(Handoff.status.in_(statuses)).options(selectinload(Conversation.customer))
     ).all()
     now = utcnow()
+    ids = [conv.id for _, conv in rows]
+    latest: dict[str, Turn] = {}
+    if ids:  # each conversation's last customer turn, in one query
+        newest = select(func.max(Turn.id)).where(
+            Turn.conversation_id.in_(ids), Turn.role == "customer").group_by(Turn.conversation_id)
+        latest = {t.conversation_id: t for t in s.scalars(select(Turn).where(Turn.id.in_(newest)))}
+    agent_ids = {h.agent_id for h, _ in rows if h.agent_id}
+    agents = {u.id: u for u in s.scalars(select(User).where(User.id.in_(agent_ids)))} \
+        if agent_ids else {}
     out = []
     for h, conv in rows:
-        last = s.scalar(select(Turn).where(Turn.conversation_id == conv.id,
-                                           Turn.role == "customer")
-                        .order_by(Turn.id.desc()).limit(1))
-        agent = s.get(User, h.agent_id) if h.agent_id else None
+        last = latest.get(conv.id)
+        agent = agents.get(h.agent_id) if h.agent_id else None
         created = h.created_at if h.created_at.tzinfo else h.created_at.replace(
             tzinfo=UTC)
         out.append({
