@@ -26,6 +26,9 @@ DECLINED = re.compile(
     re.IGNORECASE,
 )
 UNANSWERED_INTENTS = {"nlu_fallback", "out_of_scope"}
+# A VIP reporting one of these gets a person even when they write calmly ("two of the chairs
+# arrived cracked"): the sentiment model rightly calls such reports neutral.
+PROBLEM_INTENTS = {"complaint", "return_item", "refund", "warranty"}
 
 
 def explicit_request(text: str, intent: str | None = None) -> bool:
@@ -96,7 +99,8 @@ def decide(turns: list[TurnSignal], tier: str | None = None,
             unanswered += 1
         if unanswered >= p.max_unanswered:
             reason = "repeated_fallback"
-        elif tier in p.vip_tiers and last.sentiment == "negative":
+        elif tier in p.vip_tiers and (last.sentiment == "negative"
+                                      or last.intent in PROBLEM_INTENTS):
             reason = "vip"
     if reason is None:
         return Decision(False, None, priority)

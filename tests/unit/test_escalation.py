@@ -65,3 +65,11 @@ def test_valuable_segments_wait_less() -> None:
     assert decide(request, segment="Champions").priority > decide(request).priority
     assert decide(request, segment="Hibernating").priority == decide(request).priority
     assert not decide([calm("hello")], segment="Champions").escalate
+
+
+def test_a_vip_reporting_a_problem_calmly_gets_a_person() -> None:
+    report = [calm("two of the six chairs arrived with cracked legs", "return_item")]
+    assert decide(report, "platinum").reason == "vip"
+    assert not decide(report, "standard").escalate
+    assert not decide([calm("what colours does the sofa come in", "product_question")],
+                      "platinum").escalate
