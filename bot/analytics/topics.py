@@ -74,9 +74,9 @@ jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO
 def tokenize(text: str) -> list[str]:
     """Content words of an English or Chinese (or mixed) text."""
     words = (w.strip().lower() for w in jieba.lcut(_PLACEHOLDER.sub(" ", text)))
-    # single Latin letters are contraction debris ("what's" -> "what", "'", "s")
-    return [w for w in words if _WORD.search(w) and w not in _STOP
-            and not (len(w) == 1 and w.isascii())]
+    # one character is too little for a label: Latin ones are contraction debris ("what's" ->
+    # "what", "'", "s"), Han ones mostly particles and adverbs (太, 还, 退 beside 退货)
+    return [w for w in words if _WORD.search(w) and w not in _STOP and len(w) > 1]
 
 
 @dataclass(frozen=True)
