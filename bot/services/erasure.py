@@ -138,6 +138,29 @@ def forget_trackers(tracker_url: str, sender_ids: Iterable[str]) -> int:
         engine.dispose()
 
 
+def tracker_senders(tracker_url: str) -> set[str]:
+    """The senders (our conversation ids) that have dialogue state in Rasa's tracker store."""
+    engine = create_engine(tracker_url)
+    try:
+        if not inspect(engine).has_table("events"):
+            return set()
+        with engine.connect() as conn:
+            return {r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))}
+    finally:
+        engine.dispose()
+
+
+def finished_conversations(s: Session, ids: Iterable[str]) -> list[str]:
+    """Which of these conversations are resolved: a resolved conversation never goes back to
+    Rasa (the customer's next message opens a new one), so its tracker can go."""
+    ids = list(ids)
+    out: list[str] = []
+    for start in range(0, len(ids), 500):
+        out += s.scalars(select(Conversation.id).where(
+            Conversation.id.in_(ids[start:start + 500]), Conversation.status == "resolved"))
+    return out
+
+
 def tracker_event_count(tracker_url: str, sender_id: str) -> int:
     engine = create_engine(tracker_url)
     try:

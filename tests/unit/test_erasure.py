@@ -28,7 +28,7 @@ from bot.services import erasure
 
 def _tracker(tmp: Path, senders: list[str]) -> str:
     """A tracker store with Rasa's events table layout (the e2e test uses Rasa's own)."""
-    url = f"sqlite:///{tmp / 'tracker.db'}"
+    url = f"sqlite:///{tmp / 'rasa_tracker.db'}"
     engine = create_engine(url)
     with engine.begin() as c:
         c.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255),"
@@ -145,3 +145,22 @@ def test_idle_bot_conversations_resolve_and_originals_are_dropped(db: Database) 
         assert turn.raw_text is None and turn.text == "call me on [PHONE]"
         assert convs.conversation_detail(s, idle.conversation_id)["turns"][0]["text"] \
             == "call me on [PHONE]"
+
+
+def test_housekeeping_forgets_the_trackers_of_finished_conversations(
+        db: Database, tmp_path: Path) -> None:
+    from bot.hub.housekeeping import run_once
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    with db.session() as s:
+        done = convs.accept_customer_turn(s, "webchat", "done", "hi", "en").conversation_id
+        live = convs.accept_customer_turn(s, "webchat", "live", "hi", "en").conversation_id
+        convs.resolve(s, done)
+    url = _tracker(tmp_path, [done, live, "kefu-warm-up"])
+    assert url == settings.tracker_db_url()
+    result = run_once(db, settings)
+    assert result["finished_tracker_events"] == 3
+    assert erasure.tracker_senders(url) == {live, "kefu-warm-up"}
+    with db.session() as s:  # the transcript itself stays until the retention period ends
+        assert s.get(Conversation, done) is not None
