@@ -26,7 +26,13 @@
   // ---------- formatting ----------
   function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
   function pct(v) { v = num(v); return v == null ? '—' : (Math.round(v * 1000) / 10) + '%'; }
-  function signed(v) { v = num(v); return v == null ? '—' : (v > 0 ? '+' : '') + v.toFixed(2); }
+  function signed(v) {
+    v = num(v);
+    if (v == null) return '—';
+    var r = Math.round(v * 100) / 100;
+    if (r === 0) return '0.00';  // never "-0.00"
+    return (r > 0 ? '+' : '') + r.toFixed(2);
+  }
   function duration(sec) {
     sec = num(sec);
     if (sec == null) return '—';
