@@ -1,9 +1,11 @@
-/* Kefu agent/admin console. Vanilla JS; all server data is rendered with textContent. */
+/* Kefu agent/admin console. Vanilla JS; all server data is rendered with textContent.
+   Sign-in, the token and API calls come from kefu-common.js (loaded first). */
 (function () {
   'use strict';
 
-  var TOKEN_KEY = 'kefu_token';
-  var USER_KEY = 'kefu_user';
+  var K = window.Kefu, el = K.el, clear = K.clear, str = K.str, cssToken = K.cssToken;
+  var toDate = K.toDate, relTime = K.relTime, fullTime = K.fullTime;
+  var AuthError = K.AuthError, ApiError = K.ApiError, errText = K.errText, api = K.api;
   var QUEUE_COLLAPSED_KEY = 'kefu_queue_collapsed';
   var POLL_MS = 5000;
   var SLOW_POLL_EVERY = 6;      // while the websocket is up, poll only every 6th tick (30 s) as a safety net
@@ -11,21 +13,7 @@
   var HIGHLIGHT_MS = 4000;      // how long a new handoff stays highlighted once the tab is visible
   var BASE_TITLE = 'Kefu console';
 
-  var ss = (function () {
-    try { sessionStorage.setItem('__kefu_test__', '1'); sessionStorage.removeItem('__kefu_test__'); return sessionStorage; }
-    catch (e) {
-      var mem = {};
-      return {
-        getItem: function (k) { return Object.prototype.hasOwnProperty.call(mem, k) ? mem[k] : null; },
-        setItem: function (k, v) { mem[k] = String(v); },
-        removeItem: function (k) { delete mem[k]; }
-      };
-    }
-  })();
-
   function $(id) { return document.getElementById(id); }
-  var loginView = $('login-view'), loginForm = $('login-form'), loginError = $('login-error');
-  var loginUser = $('login-username'), loginPass = $('login-password'), loginSubmit = $('login-submit');
   var app = $('console-app'), body = $('con-body');
   var listEl = $('conv-list'), listMsg = $('list-msg'), filterEl = $('status-filter');
   var queueSection = $('queue-section'), queueListEl = $('queue-list'), queueMsg = $('queue-msg');
@@ -37,24 +25,7 @@
   var crmCard = $('crm-card'), crmToggle = $('crm-toggle'), crmBody = $('crm-body'), crmSummary = $('crm-summary');
   var toastEl = $('toast'), notifyBtn = $('notify-btn');
 
-  function el(tag, attrs, children) {
-    var n = document.createElement(tag);
-    if (attrs) for (var k in attrs) {
-      if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null) continue;
-      if (k === 'class') n.className = attrs[k];
-      else if (k === 'text') n.textContent = attrs[k];
-      else n.setAttribute(k, attrs[k]);
-    }
-    (children || []).forEach(function (c) {
-      if (c == null) return;
-      n.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
-    });
-    return n;
-  }
-  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
-  function str(v) { return v == null ? '' : String(v); }
   function sameId(a, b) { return a != null && b != null && String(a) === String(b); }
-  function cssToken(v) { return str(v).toLowerCase().replace(/[^a-z0-9_-]/g, ''); }
   function forEachNode(list, fn) { Array.prototype.forEach.call(list, fn); }
 
   function safeUrl(raw) {
@@ -64,29 +35,6 @@
     } catch (e) { return null; }
   }
 
-  // Timestamps may arrive as ISO strings or epoch seconds/milliseconds.
-  function toDate(v) {
-    if (v == null || v === '') return null;
-    var d;
-    if (typeof v === 'number') d = new Date(v < 1e12 ? v * 1000 : v);
-    else if (/^\d+(\.\d+)?$/.test(String(v))) { var n = parseFloat(v); d = new Date(n < 1e12 ? n * 1000 : n); }
-    else d = new Date(v);
-    return isNaN(d.getTime()) ? null : d;
-  }
-  function relTime(v) {
-    var d = toDate(v);
-    if (!d) return '';
-    var s = Math.round((Date.now() - d.getTime()) / 1000);
-    if (s < 45) return 'just now';
-    if (s < 3600) return Math.max(1, Math.round(s / 60)) + 'm ago';
-    if (s < 86400) return Math.round(s / 3600) + 'h ago';
-    if (s < 7 * 86400) return Math.round(s / 86400) + 'd ago';
-    return d.toLocaleDateString();
-  }
-  function fullTime(v) {
-    var d = toDate(v);
-    return d ? d.toLocaleString() : '';
-  }
   function shortTime(v) {
     var d = toDate(v);
     if (!d) return '';
@@ -113,72 +61,14 @@
     return String(Math.round(n * 100) / 100);
   }
 
-  // ---------- auth & API ----------
-  var token = ss.getItem(TOKEN_KEY);
-  var user = null;
-  try { user = JSON.parse(ss.getItem(USER_KEY) || 'null'); } catch (e) { user = null; }
+  // ---------- session ----------
+  var auth = null;   // Kefu.mountLogin's handle, set at boot
 
-  function AuthError() { this.name = 'AuthError'; }
-  function ApiError(status, data) {
-    var e = data && data.error;
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = e && e.code ? String(e.code) : '';
-    this.detail = e && e.message ? String(e.message) : '';
-    this.message = this.detail || 'HTTP ' + status;
-  }
-  ApiError.prototype = Object.create(Error.prototype);
-  ApiError.prototype.constructor = ApiError;
-
-  // A message for people: the server's own wording when it gave one.
-  function errText(err, fallback) {
-    if (err instanceof ApiError) {
-      if (err.detail) return err.detail;
-      if (err.status === 403) return 'You are not allowed to do this.';
-      return fallback + ' (HTTP ' + err.status + ')';
-    }
-    return fallback + ' Cannot reach the server.';
-  }
-
-  function api(path, opts) {
-    opts = opts || {};
-    var headers = { 'Accept': 'application/json' };
-    if (token) headers['Authorization'] = 'Bearer ' + token;
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    return fetch(path, {
-      method: opts.method || 'GET',
-      headers: headers,
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-      cache: 'no-store'
-    }).then(function (res) {
-      if (res.status === 401) {
-        logout('Your session has expired. Please sign in again.');
-        throw new AuthError();
-      }
-      return res.text().then(function (txt) {
-        var data = null;
-        if (txt) { try { data = JSON.parse(txt); } catch (e) { data = null; } }
-        if (!res.ok) throw new ApiError(res.status, data);
-        return data;
-      });
-    });
-  }
   function convPath(id, tail) { return '/api/conversations/' + encodeURIComponent(id) + (tail || ''); }
 
-  function showLogin(message) {
+  function onSignedOut() {
     stopPolling();
     closeSocket();
-    app.hidden = true;
-    loginView.hidden = false;
-    loginError.hidden = !message;
-    loginError.textContent = message || '';
-    loginPass.value = '';
-    (loginUser.value ? loginPass : loginUser).focus();
-  }
-
-  function logout(message) {
-    token = null; user = null;
-    ss.removeItem(TOKEN_KEY); ss.removeItem(USER_KEY);
     selectedId = null; lastListJson = null; lastDetailKey = null; conversations = [];
     current = null; crmKey = null; drafts = {}; deliveries = {};
     queue = { queued: [], claimed: [] }; knownHandoffs = null; newHandoffs = {}; unseen = 0;
@@ -187,66 +77,16 @@
     replyInput.value = '';
     detailEl.hidden = true; detailEmpty.hidden = false;
     body.classList.remove('show-detail');
-    showLogin(typeof message === 'string' ? message : '');
   }
 
-  loginForm.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var username = loginUser.value.trim(), password = loginPass.value;
-    if (!username || !password) {
-      loginError.hidden = false;
-      loginError.textContent = 'Enter your username and password.';
-      return;
-    }
-    loginSubmit.disabled = true;
-    loginError.hidden = true;
-    fetch('/api/auth/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-      body: JSON.stringify({ username: username, password: password })
-    }).then(function (res) {
-      if (res.status === 401) throw new Error('Wrong username or password');
-      if (!res.ok) throw new Error('Sign-in failed (HTTP ' + res.status + ')');
-      return res.json();
-    }).then(function (data) {
-      if (!data || !data.token) throw new Error('Sign-in failed: no token returned');
-      token = data.token;
-      user = data.user || { username: username, role: '' };
-      ss.setItem(TOKEN_KEY, token);
-      ss.setItem(USER_KEY, JSON.stringify(user));
-      loginPass.value = '';
-      showApp();
-    }).catch(function (err) {
-      loginError.hidden = false;
-      loginError.textContent = err && err.message && !/fetch|network/i.test(err.message)
-        ? err.message : 'Cannot reach the server. Please try again.';
-      loginPass.value = '';
-      loginPass.focus();
-    }).then(function () { loginSubmit.disabled = false; });
-  });
-
-  $('logout-btn').addEventListener('click', function () { logout(); });
-
-  function renderUser() {
-    $('user-name').textContent = str(user && user.username);
-    var role = str(user && user.role);
-    var roleEl = $('user-role');
-    roleEl.textContent = role;
-    roleEl.hidden = !role;
-    roleEl.className = 'badge role role-' + role.replace(/[^a-z]/gi, '');
-  }
-
-  function showApp() {
-    loginView.hidden = true;
-    app.hidden = false;
-    renderUser();
+  function onSignedIn() {
     updateNotifyBtn();
     // The login answer has no user id; /api/me tells us who "me" is for "assigned to me".
     api('/api/me').then(function (me) {
-      if (!me || !token) return;
-      user = { username: me.username != null ? me.username : (user && user.username), role: me.role || (user && user.role) || '', id: me.id };
-      ss.setItem(USER_KEY, JSON.stringify(user));
-      renderUser();
+      var user = K.user();
+      if (!me || !K.token()) return;
+      K.setSession(K.token(), { username: me.username != null ? me.username : (user && user.username), role: me.role || (user && user.role) || '', id: me.id });
+      auth.renderUser();
       renderControls();
       renderQueue();
     }).catch(function () { /* older hubs: fall back to comparing usernames */ });
@@ -255,11 +95,12 @@
   }
 
   function isMe(person) {
+    var user = K.user();
     if (!person || !user) return false;
     if (person.id != null && user.id != null) return sameId(person.id, user.id);
     return !!person.username && person.username === user.username;
   }
-  function isAdmin() { return !!user && user.role === 'admin'; }
+  function isAdmin() { var user = K.user(); return !!user && user.role === 'admin'; }
 
   // ---------- polling (fallback when the websocket is down) ----------
   var pollTimer = null, tickTimer = null, pollTick = 0;
@@ -290,9 +131,9 @@
     updateTitle();
     scheduleHighlightClear();
     if (pollTimer) refreshAll();
-    if (token && !ws) connectSocket();
+    if (K.token() && !ws) connectSocket();
   });
-  window.addEventListener('online', function () { if (token && !ws) connectSocket(); });
+  window.addEventListener('online', function () { if (K.token() && !ws) connectSocket(); });
 
   // ---------- websocket ----------
   var ws = null, wsOpen = false, wsWanted = false, wsTimer = null, wsAttempt = 0;
@@ -308,6 +149,7 @@
   }
 
   function connectSocket() {
+    var token = K.token();
     if (!token || typeof WebSocket === 'undefined') { setLive('polling'); return; }
     wsWanted = true;
     if (wsTimer) { clearTimeout(wsTimer); wsTimer = null; }
@@ -334,7 +176,7 @@
     sock.onclose = function (ev) {
       if (ws !== sock) return;
       ws = null; wsOpen = false;
-      if (!wsWanted || !token) { setLive('off'); return; }
+      if (!wsWanted || !K.token()) { setLive('off'); return; }
       setLive('polling');
       // A rejected token: ask the API, which signs us out on 401.
       if (ev && (ev.code === 4401 || ev.code === 4001 || ev.code === 1008)) api('/api/me').catch(function () {});
@@ -343,7 +185,7 @@
     sock.onerror = function () { /* onclose follows */ };
   }
   function scheduleReconnect() {
-    if (!wsWanted || !token) return;
+    if (!wsWanted || !K.token()) return;
     var base = Math.min(30000, 1000 * Math.pow(2, wsAttempt));
     wsAttempt++;
     if (wsTimer) clearTimeout(wsTimer);
@@ -451,14 +293,14 @@
   var newHandoffs = {};        // id -> true while highlighted
   var highlightTimer = null;
 
-  if (ss.getItem(QUEUE_COLLAPSED_KEY) === '1') setQueueCollapsed(true);
+  if (K.store.getItem(QUEUE_COLLAPSED_KEY) === '1') setQueueCollapsed(true);
   queueToggle.addEventListener('click', function () {
     setQueueCollapsed(!queueSection.classList.contains('collapsed'));
   });
   function setQueueCollapsed(on) {
     queueSection.classList.toggle('collapsed', on);
     queueToggle.setAttribute('aria-expanded', on ? 'false' : 'true');
-    if (on) ss.setItem(QUEUE_COLLAPSED_KEY, '1'); else ss.removeItem(QUEUE_COLLAPSED_KEY);
+    if (on) K.store.setItem(QUEUE_COLLAPSED_KEY, '1'); else K.store.removeItem(QUEUE_COLLAPSED_KEY);
   }
 
   function stamp(h) { if (h && h._at == null) h._at = Date.now(); return h; }
@@ -479,7 +321,7 @@
   function listOf(data) { return data && Array.isArray(data.handoffs) ? data.handoffs : []; }
 
   function refreshQueue() {
-    if (queueLoading || !token) return;
+    if (queueLoading || !K.token()) return;
     queueLoading = true;
     var wantClaimed = queueFilter === 'claimed';
     var reqs = [api('/api/handoffs?status=queued')];
@@ -747,7 +589,7 @@
   var listLoading = false;
 
   function refreshList() {
-    if (listLoading || !token) return;
+    if (listLoading || !K.token()) return;
     listLoading = true;
     api('/api/conversations?limit=100').then(function (data) {
       var list = (data && Array.isArray(data.conversations)) ? data.conversations : [];
@@ -1473,5 +1315,5 @@
 
   // ---------- boot ----------
   updateTitle();
-  if (token) showApp(); else showLogin();
+  auth = K.mountLogin({ app: app, onSignedIn: onSignedIn, onSignedOut: onSignedOut });
 })();

@@ -1,32 +1,19 @@
 /* Kefu knowledge-base editor. Vanilla JS; server data and article text are only ever
-   rendered as DOM nodes / textContent (never innerHTML), including the Markdown preview. */
+   rendered as DOM nodes / textContent (never innerHTML), including the Markdown preview.
+   Sign-in, the token and API calls come from kefu-common.js (loaded first). */
 (function () {
   'use strict';
 
-  // Same keys as console.js, so one sign-in works for both pages.
-  var TOKEN_KEY = 'kefu_token';
-  var USER_KEY = 'kefu_user';
+  var K = window.Kefu, el = K.el, clear = K.clear, str = K.str;
+  var relTime = K.relTime, fullTime = K.fullTime;
+  var AuthError = K.AuthError, ApiError = K.ApiError, api = K.api;
   var FORBIDDEN_MSG = 'Your role cannot edit the knowledge base';
   var PUBLISHED_MSG = 'Published — the bot uses it within seconds';
   var SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
   var LANG_LABEL = { en: 'EN', zh: '中文' };
   var STATUS_LABEL = { published: 'published', draft: 'draft', unpublished_changes: 'unpublished changes', deleted: 'deleted' };
 
-  var ss = (function () {
-    try { sessionStorage.setItem('__kefu_test__', '1'); sessionStorage.removeItem('__kefu_test__'); return sessionStorage; }
-    catch (e) {
-      var mem = {};
-      return {
-        getItem: function (k) { return Object.prototype.hasOwnProperty.call(mem, k) ? mem[k] : null; },
-        setItem: function (k, v) { mem[k] = String(v); },
-        removeItem: function (k) { delete mem[k]; }
-      };
-    }
-  })();
-
   function $(id) { return document.getElementById(id); }
-  var loginView = $('login-view'), loginForm = $('login-form'), loginError = $('login-error');
-  var loginUser = $('login-username'), loginPass = $('login-password'), loginSubmit = $('login-submit');
   var app = $('editor-app'), layout = $('kb-layout'), forbiddenBanner = $('forbidden-banner');
   var searchEl = $('kb-search'), langFilterEl = $('lang-filter'), listEl = $('kb-list'), listMsg = $('list-msg');
   var tabArticles = $('tab-articles'), tabGaps = $('tab-gaps'), articlesPanel = $('articles-panel'), gapsPanel = $('gaps-panel');
@@ -40,44 +27,7 @@
   var dirtyNote = $('dirty-note'), revPanel = $('revisions-panel'), revListEl = $('kb-revisions');
   var toastEl = $('kb-toast');
 
-  function el(tag, attrs, children) {
-    var n = document.createElement(tag);
-    if (attrs) for (var k in attrs) {
-      if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null) continue;
-      if (k === 'class') n.className = attrs[k];
-      else if (k === 'text') n.textContent = attrs[k];
-      else n.setAttribute(k, attrs[k]);
-    }
-    (children || []).forEach(function (c) {
-      if (c == null) return;
-      n.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
-    });
-    return n;
-  }
-  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
-  function str(v) { return v == null ? '' : String(v); }
   function cls(v) { return str(v).replace(/[^a-z0-9_-]/gi, ''); }
-
-  // Timestamps may arrive as ISO strings or epoch seconds/milliseconds.
-  function toDate(v) {
-    if (v == null || v === '') return null;
-    var d;
-    if (typeof v === 'number') d = new Date(v < 1e12 ? v * 1000 : v);
-    else if (/^\d+(\.\d+)?$/.test(String(v))) { var n = parseFloat(v); d = new Date(n < 1e12 ? n * 1000 : n); }
-    else d = new Date(v);
-    return isNaN(d.getTime()) ? null : d;
-  }
-  function relTime(v) {
-    var d = toDate(v);
-    if (!d) return '';
-    var s = Math.round((Date.now() - d.getTime()) / 1000);
-    if (s < 45) return 'just now';
-    if (s < 3600) return Math.max(1, Math.round(s / 60)) + 'm ago';
-    if (s < 86400) return Math.round(s / 3600) + 'h ago';
-    if (s < 7 * 86400) return Math.round(s / 86400) + 'd ago';
-    return d.toLocaleDateString();
-  }
-  function fullTime(v) { var d = toDate(v); return d ? d.toLocaleString() : ''; }
 
   // ================= safe Markdown renderer =================
   // Supports: # / ## / ### headings, paragraphs, **bold**, *italic*, `code`, bullet and numbered
@@ -388,82 +338,31 @@
     return { node: node, end: e + 1 };
   }
 
-  // ================= auth & API =================
-  var token = ss.getItem(TOKEN_KEY);
-  var user = null;
-  try { user = JSON.parse(ss.getItem(USER_KEY) || 'null'); } catch (e) { user = null; }
-
-  function AuthError() { this.name = 'AuthError'; this.message = 'unauthorized'; }
-  function ApiError(status, message) { this.name = 'ApiError'; this.status = status; this.message = message; }
-
-  function api(path, opts) {
-    opts = opts || {};
-    var headers = { 'Accept': 'application/json' };
-    if (token) headers['Authorization'] = 'Bearer ' + token;
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    return fetch(path, {
-      method: opts.method || 'GET',
-      headers: headers,
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-      cache: 'no-store'
-    }).then(function (res) {
-      if (res.status === 401) {
-        logout('Your session has expired. Please sign in again.', true);
-        throw new AuthError();
-      }
-      if (res.status === 204) return null;
-      return res.text().then(function (raw) {
-        var data = null;
-        if (raw) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
-        if (res.status === 403) {
-          if (!opts.noBanner) showForbidden();
-          throw new ApiError(403, FORBIDDEN_MSG);
-        }
-        if (!res.ok) {
-          var msg = data && data.error && data.error.message ? String(data.error.message)
-            : data && data.message ? String(data.message) : 'Request failed (HTTP ' + res.status + ')';
-          throw new ApiError(res.status, msg);
-        }
-        return data;
-      });
-    }, function () {
-      throw new ApiError(0, 'Cannot reach the server. Check your connection and try again.');
-    });
-  }
-
+  // ================= session & errors =================
+  // The editor's own wording for failures (the console and dashboard word them differently).
   function errorText(err, fallback) {
-    if (err && err.name === 'ApiError' && err.message) return err.message;
+    if (err instanceof ApiError) {
+      if (err.status === 403) return FORBIDDEN_MSG;
+      if (err.status === 0) return 'Cannot reach the server. Check your connection and try again.';
+      return err.detail || 'Request failed (HTTP ' + err.status + ')';
+    }
     return fallback || 'Something went wrong. Please try again.';
   }
   function reportError(err, fallback) {
     if (err instanceof AuthError) return;
-    if (err && err.name !== 'ApiError' && window.console) console.error(err);
+    if (!(err instanceof ApiError) && window.console) console.error(err);
     toast(errorText(err, fallback), 'error');
   }
 
-  function showForbidden() {
-    forbiddenBanner.hidden = false;
-  }
-
-  function showLogin(message) {
-    app.hidden = true;
-    loginView.hidden = false;
-    loginError.hidden = !message;
-    loginError.textContent = message || '';
-    loginPass.value = '';
-    (loginUser.value ? loginPass : loginUser).focus();
-  }
-
-  // keepWork: the session expired mid-edit; keep unsaved changes in the form so they can be
+  // expired: the session ran out mid-edit; unsaved changes stay in the form so they can be
   // saved right after signing in again.
-  function logout(message, keepWork) {
-    token = null; user = null;
-    ss.removeItem(TOKEN_KEY); ss.removeItem(USER_KEY);
+  var keptWork = false;
+  function onSignedOut(expired) {
     articles = []; lastListJson = null; gapsLoaded = false;
     listSeq++; articleSeq++; gapsSeq++;
     clear(listEl); clear(gapsEl);
     forbiddenBanner.hidden = true;
-    keptWork = !!keepWork && isDirty();
+    keptWork = expired && isDirty();
     if (keptWork) {
       setBusy(false);
       setFormDisabled(false);
@@ -473,59 +372,9 @@
       hideEditor();
     }
     hideToast();
-    showLogin(typeof message === 'string' ? message : '');
   }
-  var keptWork = false;
 
-  loginForm.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var username = loginUser.value.trim(), password = loginPass.value;
-    if (!username || !password) {
-      loginError.hidden = false;
-      loginError.textContent = 'Enter your username and password.';
-      return;
-    }
-    loginSubmit.disabled = true;
-    loginError.hidden = true;
-    fetch('/api/auth/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-      body: JSON.stringify({ username: username, password: password })
-    }).then(function (res) {
-      if (res.status === 401) throw new Error('Wrong username or password');
-      if (!res.ok) throw new Error('Sign-in failed (HTTP ' + res.status + ')');
-      return res.json();
-    }).then(function (data) {
-      if (!data || !data.token) throw new Error('Sign-in failed: no token returned');
-      token = data.token;
-      user = data.user || { username: username, role: '' };
-      ss.setItem(TOKEN_KEY, token);
-      ss.setItem(USER_KEY, JSON.stringify(user));
-      loginPass.value = '';
-      showApp();
-    }).catch(function (err) {
-      loginError.hidden = false;
-      loginError.textContent = err && err.message && !/fetch|network/i.test(err.message)
-        ? err.message : 'Cannot reach the server. Please try again.';
-      loginPass.value = '';
-      loginPass.focus();
-    }).then(function () { loginSubmit.disabled = false; });
-  });
-
-  $('logout-btn').addEventListener('click', function () {
-    if (!confirmDiscard()) return;
-    logout();
-  });
-
-  function showApp() {
-    loginView.hidden = true;
-    app.hidden = false;
-    $('user-name').textContent = str(user && user.username);
-    var role = str(user && user.role);
-    var roleEl = $('user-role');
-    roleEl.textContent = role;
-    roleEl.hidden = !role;
-    roleEl.className = 'badge role role-' + role.replace(/[^a-z]/gi, '');
+  function onSignedIn() {
     loadList();
     loadGaps(true);
     if (keptWork && current) {
@@ -591,7 +440,7 @@
   var searchTimer = null;
 
   function loadList() {
-    if (!token) return Promise.resolve();
+    if (!K.token()) return Promise.resolve();
     var seq = ++listSeq;
     var qs = 'q=' + encodeURIComponent(searchEl.value.trim()) + '&language=' + encodeURIComponent(filterLang);
     if (!articles.length) { listMsg.hidden = false; listMsg.className = 'con-list-msg'; listMsg.textContent = 'Loading…'; }
@@ -606,7 +455,7 @@
       if (err instanceof AuthError || seq !== listSeq) return;
       listMsg.hidden = false;
       listMsg.className = 'con-list-msg error';
-      listMsg.textContent = err && err.status === 403 ? FORBIDDEN_MSG : errorText(err, 'Could not load articles.');
+      listMsg.textContent = errorText(err, 'Could not load articles.');
     });
   }
 
@@ -721,11 +570,11 @@
 
   var gapsSeq = 0, gapsLoaded = false;
   function loadGaps(quiet) {
-    if (!token) return;
+    if (!K.token()) return;
     var seq = ++gapsSeq;
     if (!gapsLoaded && !quiet) { gapsMsg.hidden = false; gapsMsg.className = 'con-list-msg'; gapsMsg.textContent = 'Loading…'; }
     var req = quiet
-      ? api('/api/kb/gaps?limit=50', { noBanner: true }).catch(function (err) { if (err && err.status === 403) return { forbidden: true }; throw err; })
+      ? api('/api/kb/gaps?limit=50', { quiet403: true }).catch(function (err) { if (err && err.status === 403) return { forbidden: true }; throw err; })
       : api('/api/kb/gaps?limit=50');
     req.then(function (data) {
       if (seq !== gapsSeq) return;
@@ -740,7 +589,7 @@
       if (err instanceof AuthError || seq !== gapsSeq) return;
       gapsMsg.hidden = false;
       gapsMsg.className = 'con-list-msg error';
-      gapsMsg.textContent = err && err.status === 403 ? FORBIDDEN_MSG : errorText(err, 'Could not load unanswered questions.');
+      gapsMsg.textContent = errorText(err, 'Could not load unanswered questions.');
     });
   }
 
@@ -1214,5 +1063,8 @@
   // ---------- boot ----------
   // /editor?q=… (the dashboard's knowledge-gap links) starts with that search.
   try { searchEl.value = new URLSearchParams(location.search).get('q') || ''; } catch (e) { /* old browser */ }
-  if (token) showApp(); else showLogin();
+  K.mountLogin({
+    app: app, onSignedIn: onSignedIn, onSignedOut: onSignedOut, beforeLogout: confirmDiscard,
+    onForbidden: function () { forbiddenBanner.hidden = false; }
+  });
 })();

@@ -4,7 +4,7 @@
 (function (global) {
   'use strict';
 
-  // Same keys as console.js and editor.js, so one sign-in works on every staff page.
+  // One sign-in works on every staff page (console, editor, dashboard).
   var TOKEN_KEY = 'kefu_token';
   var USER_KEY = 'kefu_user';
 
@@ -45,10 +45,33 @@
   function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
   function cssToken(v) { return str(v).toLowerCase().replace(/[^a-z0-9_-]/g, ''); }
 
+  // ---------- time ----------
+  // Timestamps may arrive as ISO strings or epoch seconds/milliseconds.
+  function toDate(v) {
+    if (v == null || v === '') return null;
+    var d;
+    if (typeof v === 'number') d = new Date(v < 1e12 ? v * 1000 : v);
+    else if (/^\d+(\.\d+)?$/.test(String(v))) { var n = parseFloat(v); d = new Date(n < 1e12 ? n * 1000 : n); }
+    else d = new Date(v);
+    return isNaN(d.getTime()) ? null : d;
+  }
+  function relTime(v) {
+    var d = toDate(v);
+    if (!d) return '';
+    var s = Math.round((Date.now() - d.getTime()) / 1000);
+    if (s < 45) return 'just now';
+    if (s < 3600) return Math.max(1, Math.round(s / 60)) + 'm ago';
+    if (s < 86400) return Math.round(s / 3600) + 'h ago';
+    if (s < 7 * 86400) return Math.round(s / 86400) + 'd ago';
+    return d.toLocaleDateString();
+  }
+  function fullTime(v) { var d = toDate(v); return d ? d.toLocaleString() : ''; }
+
   // ---------- session ----------
   var session = { token: store.getItem(TOKEN_KEY), user: null };
   try { session.user = JSON.parse(store.getItem(USER_KEY) || 'null'); } catch (e) { session.user = null; }
   var onUnauthorized = null;
+  var onForbidden = null;   // the page's way of showing a 403 (the editor's banner), if any
 
   function token() { return session.token; }
   function user() { return session.user; }
@@ -112,18 +135,21 @@
     }, function () { throw new ApiError(0, null); });
   }
 
-  function failure(res) {
+  function failure(res, opts) {
     return res.text().then(function (txt) {
       var data = null;
       if (txt) { try { data = JSON.parse(txt); } catch (e) { data = null; } }
-      throw new ApiError(res.status, data);
+      var err = new ApiError(res.status, data);
+      if (res.status === 403 && onForbidden && !(opts && opts.quiet403)) onForbidden(err);
+      throw err;
     });
   }
 
-  // JSON in, JSON out; rejects with AuthError (after sending the page back to its login) or ApiError.
+  /* JSON in, JSON out; rejects with AuthError (after sending the page back to its login) or ApiError.
+     opts: method, body, quiet403 (handle a 403 here, without the page's onForbidden). */
   function api(path, opts) {
     return request(path, opts, 'application/json').then(function (res) {
-      if (!res.ok) return failure(res);
+      if (!res.ok) return failure(res, opts);
       if (res.status === 204) return null;
       return res.text().then(function (txt) {
         if (!txt) return null;
@@ -135,7 +161,7 @@
   // A file behind the bearer token (a plain link cannot send the header): {blob, filename}.
   function download(path, fallbackName) {
     return request(path, {}, '*/*').then(function (res) {
-      if (!res.ok) return failure(res);
+      if (!res.ok) return failure(res, null);
       var cd = res.headers.get('Content-Disposition') || '';
       var m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
       var name = m ? decodeURIComponent(m[1]) : fallbackName;
@@ -174,8 +200,10 @@
   /* Wires a page's login view and app container (the markup of console.html):
        ids login-view, login-form, login-username, login-password, login-submit, login-error,
        logout-btn, user-name, user-role, and opts.app (the element shown when signed in).
-     onSignedIn(user) runs after sign-in and on load with a stored token; onSignedOut() on logout.
-     Returns {showLogin(message), logout(message)}. */
+     onSignedIn(user) runs after sign-in and on load with a stored token; onSignedOut(expired) on
+     logout, expired = true when a 401 ended the session. Optional: beforeLogout() returns false to
+     stay signed in (unsaved work); onForbidden(apiError) shows any 403 that api() was not told to
+     keep quiet. Returns {showLogin(message), logout(message), renderUser()}. */
   function mountLogin(opts) {
     function $(id) { return document.getElementById(id); }
     var view = $('login-view'), form = $('login-form'), errorEl = $('login-error');
@@ -207,7 +235,7 @@
     }
     function logout(message) {
       clearSession();
-      if (opts.onSignedOut) opts.onSignedOut();
+      if (opts.onSignedOut) opts.onSignedOut(false);
       showLogin(typeof message === 'string' ? message : '');
     }
 
@@ -231,18 +259,23 @@
         passEl.focus();
       }).then(function () { submit.disabled = false; });
     });
-    $('logout-btn').addEventListener('click', function () { logout(); });
+    $('logout-btn').addEventListener('click', function () {
+      if (opts.beforeLogout && opts.beforeLogout() === false) return;
+      logout();
+    });
     onUnauthorized = function (message) {
-      if (opts.onSignedOut) opts.onSignedOut();
+      if (opts.onSignedOut) opts.onSignedOut(true);
       showLogin(message);
     };
+    onForbidden = opts.onForbidden || null;
 
     if (session.token) showApp(); else showLogin();
-    return { showLogin: showLogin, logout: logout };
+    return { showLogin: showLogin, logout: logout, renderUser: renderUser };
   }
 
   global.Kefu = {
     el: el, clear: clear, str: str, cssToken: cssToken,
+    toDate: toDate, relTime: relTime, fullTime: fullTime, store: store,
     token: token, user: user, setSession: setSession, clearSession: clearSession,
     AuthError: AuthError, ApiError: ApiError, errText: errText,
     api: api, download: download, saveBlob: saveBlob,
