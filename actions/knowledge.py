@@ -16,15 +16,17 @@ from actions.runtime import database, language, metadata, redactor, t
 from bot.services import kb
 from bot.settings import get_settings
 from knowledge.embedders import make_embedder
+from knowledge.refusal import make_rule
 from knowledge.retriever import Answer, IndexStore, Retriever
 
 
 @lru_cache(maxsize=1)
 def retriever() -> Retriever:
     settings = get_settings()
-    r = Retriever(IndexStore(settings.kb_index_path()), make_embedder(settings.kb_embedder),
-                  settings.kb_threshold)
-    r.embedder.warm_up()
+    embedder = make_embedder(settings.kb_embedder)
+    r = Retriever(IndexStore(settings.kb_index_path()), embedder, settings.kb_threshold,
+                  make_rule(settings.kb_refusal, embedder.name))
+    r.warm_up()
     return r
 
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     kb_embedder: str = "e5"
     kb_index_dir: Path | None = None
     kb_threshold: float = 0.855
+    # Who decides to admit "no answer": "logistic" (a second opinion on the best article, see
+    # knowledge/refusal.py; falls back to the threshold with another embedder) or "threshold".
+    kb_refusal: str = Field(default="logistic", pattern="^(threshold|logistic(:[a-z-]+)?)$")
     kb_approx_threshold: int = 20_000
     kb_articles_dir: Path = REPO_ROOT / "knowledge" / "articles"
 

@@ -1,5 +1,6 @@
 """Retrieval evaluation: hit@1, hit@5 and MRR per language and question kind, refusals of
-out-of-scope questions, and the threshold that best separates answerable from not.
+out-of-scope questions, the threshold that best separates answerable from not, and the
+out-of-fold comparison of the threshold with the refusal model (``knowledge.refusal``).
 
 ``python -m bot.cli kb eval [--embedder use,e5,hf:PATH] [--questions CSV] [--out JSON]``
 builds a throwaway index from the bundled articles for each embedder (or uses ``--index-dir``).
@@ -13,11 +14,15 @@ import json
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from knowledge.articles import load_folder
 from knowledge.embedders import make_embedder
+from knowledge.refusal import MODEL_PATH, Evidence
+from knowledge.refusal_cv import collect, cross_validate, format_table
 from knowledge.retriever import IndexStore, KnowledgeIndex, Retriever
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "kb_questions.csv"
@@ -80,16 +85,11 @@ def evaluate(retriever: Retriever, questions: list[dict[str, str]],
     return report
 
 
-def evaluate_embedder(settings: Any, spec: str, questions: list[dict[str, str]] | None = None,
-                      threshold: float | None = None,
-                      index_dir: Path | None = None) -> dict[str, Any]:
-    """Evaluate one embedder on ``index_dir``, or on a throwaway index of the bundled
-    articles; threshold and questions default to the configured ones."""
+@contextmanager
+def bundled_retriever(settings: Any, spec: str, threshold: float | None = None,
+                      index_dir: Path | None = None) -> Iterator[Retriever]:
+    """A retriever on ``index_dir``, or on a throwaway index of the bundled articles."""
     embedder = make_embedder(spec)
-    if threshold is None:
-        threshold = settings.kb_threshold
-    if questions is None:
-        questions = load_questions(DEFAULT_QUESTIONS)
     with tempfile.TemporaryDirectory(prefix="kefu-kbeval-") as tmp:
         if index_dir:
             store = IndexStore(index_dir)
@@ -98,7 +98,38 @@ def evaluate_embedder(settings: Any, spec: str, questions: list[dict[str, str]] 
             t0 = time.monotonic()
             store.publish(KnowledgeIndex.build(load_folder(settings.kb_articles_dir), embedder))
             print(f"[{spec}] index built in {time.monotonic() - t0:.1f} s")
-        return evaluate(Retriever(store, embedder, threshold), questions, threshold)
+        yield Retriever(store, embedder,
+                        settings.kb_threshold if threshold is None else threshold)
+
+
+def refusal_report(retriever: Retriever, questions: list[dict[str, str]],
+                   shuffles: int = 5) -> dict[str, Any] | None:
+    """Out-of-fold: the single threshold against the shipped refusal model's features, each
+    refitted and recalibrated in every fold (``knowledge.refusal_cv``); None when the model
+    was fitted for another embedder."""
+    shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    if shipped["embedder"] != retriever.embedder.name:
+        return None
+    cases, ms = collect(retriever, Evidence(), questions)
+    cv = cross_validate(cases, [shipped["model"]["features"]],
+                        shipped["coverage_of_threshold"], range(shuffles))
+    return {"cross_validation": cv, "ms_per_question": ms,
+            "features": shipped["model"]["features"], "default_cutoff": shipped["default_cutoff"]}
+
+
+def evaluate_embedder(settings: Any, spec: str, questions: list[dict[str, str]] | None = None,
+                      threshold: float | None = None,
+                      index_dir: Path | None = None) -> dict[str, Any]:
+    """Evaluate one embedder on ``index_dir``, or on a throwaway index of the bundled
+    articles; threshold and questions default to the configured ones."""
+    if threshold is None:
+        threshold = settings.kb_threshold
+    if questions is None:
+        questions = load_questions(DEFAULT_QUESTIONS)
+    with bundled_retriever(settings, spec, threshold, index_dir) as retriever:
+        report = evaluate(retriever, questions, threshold)
+        report["refusal"] = refusal_report(retriever, questions)
+        return report
 
 
 def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
@@ -120,7 +151,13 @@ def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
               f"out-of-scope refused {t['oos_refused_count']}/{t['oos_total']}")
         print(f"    best threshold {b['threshold']:.3f}: correct {b['answered_correctly']:.3f}, "
               f"wrong {b['answered_wrongly']:.3f}, refused {b['oos_refused_count']}/"
-              f"{b['oos_total']}")
+              f"{b['oos_total']}  (in-sample: chosen on these questions)")
+        if report["refusal"]:
+            r = report["refusal"]
+            print(f"    refusal rules, model features {'+'.join(r['features'])}, shipped "
+                  f"cutoff {r['default_cutoff']}:")
+            format_table(r["cross_validation"], r["ms_per_question"],
+                         lambda line: print(f"    {line}"))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -21,6 +21,7 @@ from knowledge.articles import Article
 from knowledge.chunking import Chunk, chunk
 from knowledge.embedders import Embedder
 from knowledge.index import DEFAULT_APPROX_THRESHOLD, VectorIndex
+from knowledge.refusal import AnswerRule
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3
@@ -148,12 +149,17 @@ class Answer:
 
 class Retriever:
     """Answers from the live index version; picks up a newly published version on the next
-    question (a cheap read of ``CURRENT``), swapping the whole index in one assignment."""
+    question (a cheap read of ``CURRENT``), swapping the whole index in one assignment.
 
-    def __init__(self, store: IndexStore, embedder: Embedder, threshold: float) -> None:
+    Whether the best article answers is the ``rule``'s call (``knowledge.refusal``); without
+    one, its top score must reach ``threshold``."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder, threshold: float,
+                 rule: AnswerRule | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.threshold = threshold
+        self.rule = rule
         self._version: str | None = None
         self._kb: KnowledgeIndex | None = None
         self._lock = threading.Lock()
@@ -169,6 +175,12 @@ class Retriever:
             self._kb, self._version = kb, version
             log.info("knowledge index %s loaded (%d chunks)", version,
                      len(kb.chunks) if kb else 0)
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+        self.refresh()
+        if self.rule is not None:
+            self.rule.warm_up(self._kb)
 
     @property
     def version(self) -> str | None:
@@ -188,13 +200,20 @@ class Retriever:
             best[h.slug] = max(best.get(h.slug, -1.0), h.score)
         return sorted(best.items(), key=lambda kv: -kv[1])
 
+    def accepts(self, query: str, language: str, hits: list[Hit]) -> bool:
+        """Whether the best of ``hits`` (from ``search``) answers the question."""
+        kb = self._kb
+        if self.rule is None or kb is None:
+            return max(h.score for h in hits) >= self.threshold
+        return self.rule.accepts(query, language, hits, kb)
+
     def answer(self, query: str, language: str) -> tuple[Answer | None, float]:
-        """The best article's passage in ``language``, or None below the threshold."""
+        """The best article's passage in ``language``, or None when the rule refuses."""
         hits = self.search(query, 20)
         if not hits:
             return None, 0.0
         best = max(hits, key=lambda h: h.score)
-        if best.score < self.threshold:
+        if not self.accepts(query, language, hits):
             return None, best.score
         same = [h for h in hits if h.slug == best.slug and h.language == language]
         if same:
