@@ -3,7 +3,8 @@ out-of-scope questions, the threshold that best separates answerable from not, a
 out-of-fold comparison of the threshold with the refusal model (``knowledge.refusal``).
 
 ``python -m bot.cli kb eval [--embedder use,e5,hf:PATH] [--questions CSV] [--out JSON]``
-builds a throwaway index from the bundled articles for each embedder (or uses ``--index-dir``).
+(or ``python -m knowledge.evaluate`` with the same options) builds a throwaway index from the
+bundled articles for each embedder (or uses ``--index-dir``).
 """
 
 from __future__ import annotations
@@ -161,3 +162,14 @@ def evaluate_cli(settings: Any, args: argparse.Namespace) -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bot.cli_kb import add_parser
+    from bot.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m knowledge.evaluate")
+    add_parser(parser.add_subparsers(dest="cmd"))
+    evaluate_cli(get_settings(), parser.parse_args(["kb", "eval", *sys.argv[1:]]))
