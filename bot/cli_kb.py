@@ -97,9 +97,11 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         print("index", _indexer(settings, db).rebuild())
     elif args.kb_cmd == "query":
         from bot.services.language import detect_language
+        from knowledge.refusal import make_rule
 
-        retriever = Retriever(IndexStore(settings.kb_index_path()),
-                              make_embedder(settings.kb_embedder), settings.kb_threshold)
+        embedder = make_embedder(settings.kb_embedder)
+        retriever = Retriever(IndexStore(settings.kb_index_path()), embedder,
+                              settings.kb_threshold, make_rule(settings.kb_refusal, embedder.name))
         lang = args.lang or detect_language(args.question)
         answer, score = retriever.answer(args.question, lang)
         print(json.dumps({"score": round(score, 4), "answer": answer.__dict__ if answer else None,
