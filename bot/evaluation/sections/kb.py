@@ -90,7 +90,32 @@ def kb_section(report: dict[str, Any], threshold: float, embedder: str,
         "series": {f"answerable (AUC {auc:.3f})": metrics.roc_points(is_answerable, scores)}
         if auc is not None else {}}))
     s.notes.append(f"{report.get('ms_per_question', 0):.1f} ms per question.")
+    if report.get("refusal"):
+        _refusal_rules(s, report["refusal"])
     return s
+
+
+def _refusal_rules(s: Section, refusal: dict[str, Any]) -> None:
+    """The answer/refuse rules compared out-of-fold (``knowledge.refusal_cv``)."""
+    cv = refusal["cross_validation"]
+    keys = ("answered_correctly", "answered_wrongly", "oos_refused", "refusal_precision")
+    rows = []
+    for rule, langs in cv["rules"].items():
+        name = f"threshold {cv['configured']}" if rule == "threshold:configured" else \
+            "threshold chosen in-fold" if rule == "threshold" else rule
+        for lang, m in langs.items():
+            rows.append([name, lang, *(f"{m[k]['mean']:.3f} ± {m[k]['std']:.3f}" for k in keys)])
+    all_model = cv["rules"].get(f"logistic:{refusal['default_cutoff']}", {}).get("all")
+    if all_model:
+        s.headline |= {"oof_answered_wrongly": all_model["answered_wrongly"]["mean"],
+                       "oof_oos_refused": all_model["oos_refused"]["mean"]}
+    s.tables.append(Table(
+        ["rule", "language", "answered correctly", "answered wrongly", "OOS refused",
+         "refusal precision"], rows,
+        f"Answer or refuse, out-of-fold ({cv['folds']}-fold grouped by article, "
+        f"{cv['shuffles']} shuffles; mean ± sd). The bot uses logistic:"
+        f"{refusal['default_cutoff']} (features: {', '.join(refusal['features'])}), refitted "
+        "and recalibrated inside each fold here; the configured threshold row is in-sample."))
 
 
 def run(ctx: Context) -> dict[str, Any]:
