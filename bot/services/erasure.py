@@ -8,11 +8,24 @@ store, which is Rasa's own SQL database."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import create_engine, delete, func, inspect, or_, select, text, update
+from sqlalchemy import (
+    Engine,
+    column,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.db.models import (
@@ -48,6 +61,14 @@ class ErasureReport:
         return {"removed": dict(self.removed), "conversations": len(self.conversation_ids)}
 
 
+CHUNK = 500  # ids per IN (...): SQLite caps bound parameters per statement
+
+
+def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
 def _conversations_of(s: Session, customer_id: int) -> list[str]:
     """Linked conversations, and those of the customer's channel identities (WeChat, Slack)
     that were never linked (e.g. before verification)."""
@@ -62,8 +83,7 @@ def _conversations_of(s: Session, customer_id: int) -> list[str]:
 def _delete_conversations(s: Session, ids: list[str], report: ErasureReport) -> None:
     if not ids:
         return
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in _chunks(ids):
         report.add("feedback", s.execute(
             delete(Feedback).where(Feedback.conversation_id.in_(chunk))).rowcount)
         report.add("kb_gaps", s.execute(
@@ -88,8 +108,7 @@ def delete_customer(s: Session, customer_id: int) -> ErasureReport:
     report = ErasureReport()
     _delete_conversations(s, _conversations_of(s, customer_id), report)
     order_ids = list(s.scalars(select(Order.id).where(Order.customer_id == customer_id)))
-    for start in range(0, len(order_ids), 500):
-        chunk = order_ids[start:start + 500]
+    for chunk in _chunks(order_ids):
         report.add("shipments", s.execute(
             delete(Shipment).where(Shipment.order_id.in_(chunk))).rowcount)
         report.add("order_items", s.execute(
@@ -116,61 +135,59 @@ def delete_conversation(s: Session, conversation_id: str) -> ErasureReport:
     return report
 
 
+# Rasa's SQL tracker store: one row per dialogue event, keyed by sender (our conversation id).
+EVENTS = table("events", column("sender_id"))
+
+
+@contextmanager
+def _tracker_store(tracker_url: str) -> Iterator[Engine | None]:
+    """An engine on Rasa's tracker store, or None while Rasa has not created it yet."""
+    engine = create_engine(tracker_url)
+    try:
+        yield engine if inspect(engine).has_table("events") else None
+    finally:
+        engine.dispose()
+
+
 def forget_trackers(tracker_url: str, sender_ids: Iterable[str]) -> int:
     """Delete the Rasa tracker events of these senders; returns the number of events."""
     ids = list(sender_ids)
     if not ids:
         return 0
-    engine = create_engine(tracker_url)
-    try:
-        if not inspect(engine).has_table("events"):
+    with _tracker_store(tracker_url) as engine:
+        if engine is None:
             return 0
-        removed = 0
         with engine.begin() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                params = {f"s{i}": v for i, v in enumerate(chunk)}
-                marks = ", ".join(f":s{i}" for i in range(len(chunk)))
-                removed += conn.execute(
-                    text(f"DELETE FROM events WHERE sender_id IN ({marks})"), params).rowcount
-        return removed
-    finally:
-        engine.dispose()
+            return sum(conn.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(chunk))).rowcount
+                       for chunk in _chunks(ids))
 
 
 def tracker_senders(tracker_url: str) -> set[str]:
     """The senders (our conversation ids) that have dialogue state in Rasa's tracker store."""
-    engine = create_engine(tracker_url)
-    try:
-        if not inspect(engine).has_table("events"):
+    with _tracker_store(tracker_url) as engine:
+        if engine is None:
             return set()
         with engine.connect() as conn:
-            return {r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))}
-    finally:
-        engine.dispose()
+            return set(conn.scalars(select(EVENTS.c.sender_id).distinct()))
 
 
 def finished_conversations(s: Session, ids: Iterable[str]) -> list[str]:
     """Which of these conversations are resolved: a resolved conversation never goes back to
     Rasa (the customer's next message opens a new one), so its tracker can go."""
-    ids = list(ids)
     out: list[str] = []
-    for start in range(0, len(ids), 500):
+    for chunk in _chunks(list(ids)):
         out += s.scalars(select(Conversation.id).where(
-            Conversation.id.in_(ids[start:start + 500]), Conversation.status == "resolved"))
+            Conversation.id.in_(chunk), Conversation.status == "resolved"))
     return out
 
 
 def tracker_event_count(tracker_url: str, sender_id: str) -> int:
-    engine = create_engine(tracker_url)
-    try:
-        if not inspect(engine).has_table("events"):
+    with _tracker_store(tracker_url) as engine:
+        if engine is None:
             return 0
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"),
-                                    {"s": sender_id}).scalar() or 0)
-    finally:
-        engine.dispose()
+            return int(conn.scalar(select(func.count()).select_from(EVENTS)
+                                   .where(EVENTS.c.sender_id == sender_id)) or 0)
 
 
 def auto_resolve_idle(s: Session, idle: timedelta, now: datetime | None = None) -> int:
