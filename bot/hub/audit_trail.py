@@ -4,7 +4,6 @@ record, a conversation or an article, from one declarative table of routes."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +11,6 @@ from aiohttp import web
 from bot.hub import keys
 from bot.hub.security import principal
 from bot.services import audit
-
-log = logging.getLogger(__name__)
 
 # (method, canonical route) -> (action, entity, the match_info keys naming the record)
 AUDITED: dict[tuple[str, str], tuple[str, str, tuple[str, ...]]] = {

@@ -29,6 +29,22 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def path_int(request: web.Request, name: str, what: str) -> int:
+    """An integer path parameter (e.g. a customer id); 400 when it is not one."""
+    try:
+        return int(request.match_info[name])
+    except ValueError as e:
+        raise BadRequest(f"{what} must be an integer") from e
+
+
+def query_limit(request: web.Request, default: int, most: int) -> int:
+    """``?limit=``, clamped to 1..most; 400 when it is not an integer."""
+    try:
+        return min(max(int(request.query.get("limit", str(default))), 1), most)
+    except ValueError as e:
+        raise BadRequest("'limit' must be an integer") from e
+
+
 async def in_session(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
     """``fn(session, *args)`` in a worker thread, committed; service errors become 4xx."""
     db = request.app[keys.DB]

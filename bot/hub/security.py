@@ -8,8 +8,14 @@ from bot.hub import keys
 from bot.hub.errors import Forbidden, Unauthorized
 from bot.services.auth import Principal, read_token
 
+# The verified caller, kept on the request: the audit trail needs it after the handler.
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+
 
 def principal(request: web.Request) -> Principal:
+    """The caller of this request, verified once (later calls reuse the result)."""
+    if PRINCIPAL in request:
+        return request[PRINCIPAL]
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -17,6 +23,7 @@ def principal(request: web.Request) -> Principal:
     p = read_token(token.strip(), request.app[keys.SETTINGS].secret_key())
     if p is None:
         raise Unauthorized("the token is invalid or expired")
+    request[PRINCIPAL] = p
     return p
 
 

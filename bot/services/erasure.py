@@ -7,7 +7,6 @@ store, which is Rasa's own SQL database."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,8 +42,6 @@ from bot.db.models import (
     Turn,
     utcnow,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.db.models import Conversation, Product
 from bot.hub import keys
 from bot.hub.errors import BadRequest, Unauthorized
-from bot.hub.http import in_session, read_json
+from bot.hub.http import in_session, path_int, read_json
 from bot.hub.security import require
 from bot.segments.service import profile_for
 from bot.services import conversations as convs
@@ -122,10 +122,7 @@ async def handback(request: web.Request) -> web.Response:
 @routes.get("/api/customers/{id}/card")
 async def customer_card(request: web.Request) -> web.Response:
     require(request, "agent")
-    try:
-        customer_id = int(request.match_info["id"])
-    except ValueError as e:
-        raise BadRequest("customer id must be an integer") from e
+    customer_id = path_int(request, "id", "customer id")
 
     def work(s: Any) -> dict[str, Any]:
         customer = crm.customer_summary(s, customer_id)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.hub import keys
 from bot.hub.errors import BadRequest, NotFound
+from bot.hub.http import query_limit
 from bot.hub.security import require
 from bot.services import conversations as convs
 
@@ -21,10 +22,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
     if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    try:
-        limit = min(max(int(request.query.get("limit", "50")), 1), 500)
-    except ValueError as e:
-        raise BadRequest("limit must be an integer") from e
+    limit = query_limit(request, 50, 500)
     db = request.app[keys.DB]
 
     def load() -> list[dict]:

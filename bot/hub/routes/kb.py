@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.hub import keys
 from bot.hub.audit_trail import AUDIT_ENTITY_ID
 from bot.hub.errors import BadRequest
-from bot.hub.http import in_session, read_json
+from bot.hub.http import in_session, path_int, query_limit, read_json
 from bot.hub.security import require
 from bot.services import kb
 from knowledge.articles import LANGUAGES
@@ -135,20 +135,14 @@ async def delete_article(request: web.Request) -> web.Response:
 async def get_revision(request: web.Request) -> web.Response:
     require(request, "editor")
     slug, language = request.match_info["slug"], _language(request.match_info["language"])
-    try:
-        revision = int(request.match_info["revision"])
-    except ValueError as e:
-        raise BadRequest("revision must be an integer") from e
+    revision = path_int(request, "revision", "revision")
     return web.json_response(await in_session(request, kb.get_revision, slug, language, revision))
 
 
 @routes.get("/api/kb/gaps")
 async def list_gaps(request: web.Request) -> web.Response:
     require(request, "editor", "agent")
-    try:
-        limit = min(max(int(request.query.get("limit", "50")), 1), 500)
-    except ValueError as e:
-        raise BadRequest("limit must be an integer") from e
+    limit = query_limit(request, 50, 500)
     return web.json_response({"gaps": await in_session(request, kb.gaps, limit)})
 
 

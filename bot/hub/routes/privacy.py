@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.hub import keys
 from bot.hub.audit_trail import AUDIT_DETAIL
 from bot.hub.errors import BadRequest
-from bot.hub.http import in_session
+from bot.hub.http import in_session, path_int, query_limit
 from bot.hub.security import require
 from bot.services import audit, erasure
 
@@ -32,10 +32,7 @@ async def _forget(request: web.Request, report: erasure.ErasureReport) -> dict[s
 @routes.delete("/api/customers/{id}")
 async def erase_customer(request: web.Request) -> web.Response:
     require(request, "admin")
-    try:
-        customer_id = int(request.match_info["id"])
-    except ValueError as e:
-        raise BadRequest("customer id must be an integer") from e
+    customer_id = path_int(request, "id", "customer id")
     report = await in_session(request, erasure.delete_customer, customer_id)
     return web.json_response(await _forget(request, report))
 
@@ -67,10 +64,7 @@ async def audit_log(request: web.Request) -> web.Response:
             since = datetime.fromisoformat(q["since"])
         except ValueError as e:
             raise BadRequest("'since' must be an ISO date or time") from e
-    try:
-        limit = min(max(int(q.get("limit", "200")), 1), 1000)
-    except ValueError as e:
-        raise BadRequest("'limit' must be an integer") from e
+    limit = query_limit(request, 200, 1000)
 
     def work(s: Any) -> list[dict[str, Any]]:
         return audit.entries(s, entity=q.get("entity"), entity_id=q.get("entity_id"),
