@@ -16,10 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.analytics.topics import SMALL_TALK
 from bot.db.models import Conversation, Feedback, Handoff, KbGap, Turn
-
-# Turns whose intent says nothing about what the customer wanted.
-SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate", None}
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def overview(s: Session, r: Range) -> dict[str, Any]:
             sent_by_day[_aware(t.created_at).date().isoformat()].append(v)  # type: ignore[union-attr]
             scored += 1
             negative += t.sentiment_label == "negative"
-        if t.intent not in SMALL_TALK:
+        if t.intent is not None and t.intent not in SMALL_TALK:
             intents[t.intent] += 1
 
     # agent times (seconds): waiting in the queue, first reply after the handoff, resolution

@@ -123,9 +123,9 @@ def rate_answer(s: Session, channel: str, sender_id: str, turn_id: int, helpful:
             or row[0].role != "customer":
         raise FeedbackError("no such answer in your conversations")
     turn, conv = row
-    existing = s.scalar(select(Feedback).where(Feedback.conversation_id == conv.id,
-                                               Feedback.kind == "answer",
-                                               Feedback.turn_id == turn.id))
+    vote = select(Feedback).where(Feedback.conversation_id == conv.id,
+                                  Feedback.kind == "answer", Feedback.turn_id == turn.id)
+    existing = s.scalar(vote)
     if existing is not None:
         existing.score, existing.created_at = int(helpful), utcnow()
         return
@@ -134,15 +134,13 @@ def rate_answer(s: Session, channel: str, sender_id: str, turn_id: int, helpful:
             s.add(Feedback(conversation_id=conv.id, turn_id=turn.id, kind="answer",
                            score=int(helpful)))
     except IntegrityError:  # a concurrent vote on the same answer: keep the later one
-        existing = s.scalar(select(Feedback).where(Feedback.conversation_id == conv.id,
-                                                   Feedback.kind == "answer",
-                                                   Feedback.turn_id == turn.id))
+        existing = s.scalar(vote)
         if existing is not None:
             existing.score = int(helpful)
 
 
-# Intents after which the conversation had real content worth rating.
-_SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "rate", None}
+# Turns with any other intent give a conversation real content worth rating.
+_SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "rate"})
 
 
 def close_with_rating(s: Session, conversation_id: str, turn_id: int) -> dict[str, Any] | None:
@@ -155,7 +153,7 @@ def close_with_rating(s: Session, conversation_id: str, turn_id: int) -> dict[st
         return None
     substantive = s.scalar(select(Turn.id).where(
         Turn.conversation_id == conversation_id, Turn.role == "customer",
-        Turn.intent.is_not(None), Turn.intent.not_in([i for i in _SMALL_TALK if i])).limit(1))
+        Turn.intent.is_not(None), Turn.intent.not_in(_SMALL_TALK)).limit(1))
     conv.status, conv.resolved_at = "resolved", utcnow()
     if substantive is None or not ask(s, conversation_id):
         return None
