@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.launcher import RASA_VENV, Stack, rasa_env
+from bot.launcher import RASA_VENV, Stack, cached_model, rasa_env
 from bot.settings import REPO_ROOT, Settings
 
 NLU_FILES = (REPO_ROOT / "nlu_data" / "nlu.yml", REPO_ROOT / "nlu_data" / "bitext.yml")
@@ -89,23 +87,13 @@ def write_project(folder: Path) -> tuple[Path, Path]:
 
 def ensure_bare_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
     """Train the bare model when its inputs changed, and only then."""
-    out = settings.cache_dir / "rasa-models"
     name = f"bare-{fingerprint()}"
-    model = out / f"{name}.tar.gz"
-    if model.exists():
+    model = settings.cache_dir / "rasa-models" / f"{name}.tar.gz"
+    if model.exists():  # the bare project is written only when training is needed
         return model
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"Training the bare Rasa model ({name}), once; a few minutes...", flush=True)
-    t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kefu-bare-") as tmp:
         domain, data = write_project(Path(tmp))
-        subprocess.run(
-            [str(rasa_venv / "bin" / "rasa"), "train", "--config", "config.yml",
-             "--domain", str(domain), "--data", str(data), "--out", str(out),
-             "--fixed-model-name", name],
-            cwd=REPO_ROOT, env=rasa_env(settings, Path(tmp) / "unused_tracker.db"), check=True)
-    print(f"Trained in {time.monotonic() - t0:.0f} s: {model}", flush=True)
-    return model
+        return cached_model(settings, name, domain, data, rasa_venv)
 
 
 def start_bare(stack: Stack, settings: Settings, model: Path, port: int, log_dir: Path,

@@ -62,10 +62,11 @@ def rasa_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
     return env
 
 
-def ensure_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
-    """Train the Rasa model when its inputs changed, and only then (cached by fingerprint)."""
+def cached_model(settings: Settings, name: str, domain: Path, data: Path,
+                 rasa_venv: Path = RASA_VENV) -> Path:
+    """``<cache>/rasa-models/<name>.tar.gz``, trained with ``config.yml`` on ``domain`` and
+    ``data`` unless it exists (the name carries the fingerprint of its inputs)."""
     out = settings.cache_dir / "rasa-models"
-    name = f"kefu-{training_fingerprint()}"
     model = out / f"{name}.tar.gz"
     if model.exists():
         return model
@@ -74,12 +75,18 @@ def ensure_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
     t0 = time.monotonic()
     subprocess.run(
         [str(rasa_venv / "bin" / "rasa"), "train", "--config", "config.yml",
-         "--domain", "bot/domain.yml", "--data", "nlu_data", "--out", str(out),
+         "--domain", str(domain), "--data", str(data), "--out", str(out),
          "--fixed-model-name", name],
         cwd=REPO_ROOT, env=rasa_env(settings, settings.tracker_db_path()), check=True,
     )
     print(f"Trained in {time.monotonic() - t0:.0f} s: {model}", flush=True)
     return model
+
+
+def ensure_model(settings: Settings, rasa_venv: Path = RASA_VENV) -> Path:
+    """Train the Rasa model when its inputs changed, and only then (cached by fingerprint)."""
+    return cached_model(settings, f"kefu-{training_fingerprint()}", Path("bot/domain.yml"),
+                        Path("nlu_data"), rasa_venv)
 
 
 @dataclass
