@@ -15,14 +15,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.analytics.dashboard import CONVERSATION_COLUMNS
 from bot.db.models import Conversation, Feedback, KbGap
 from bot.services import auth
 from tests.e2e.conftest import RunningStack, post_json
-from tests.e2e.test_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=30_000)
@@ -36,15 +35,6 @@ CHART_DATA = """() => Array.from(document.querySelectorAll('canvas')).map(c => {
     return {id: c.dataset.testid, state: c.dataset.state,
             datasets: chart ? chart.data.datasets.map(d => d.data) : null};
 })"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                              args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
