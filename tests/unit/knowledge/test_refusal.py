@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from bot.settings import REPO_ROOT
-from knowledge.articles import Article, load_folder
-from knowledge.embedders import make_embedder
+from knowledge.articles import Article
 from knowledge.refusal import (
     FEATURES,
     MODEL_PATH,
@@ -22,24 +20,12 @@ from knowledge.refusal import (
     make_rule,
 )
 from knowledge.refusal_cv import Case, choose_cutoff, correct_rate, cross_validate, fit_logistic
-from knowledge.retriever import IndexStore, KnowledgeIndex, Retriever
-
-SLUGS = {"returns-policy", "payment-methods", "invoices", "shipping-times", "password-reset"}
-
-
-@pytest.fixture(scope="module")
-def use():
-    e = make_embedder("use")
-    e.warm_up()
-    return e
+from knowledge.retriever import IndexStore, Retriever
 
 
 @pytest.fixture
-def retriever(tmp_path, use) -> Retriever:
-    articles = [a for a in load_folder(REPO_ROOT / "knowledge" / "articles") if a.slug in SLUGS]
-    store = IndexStore(tmp_path / "idx")
-    store.publish(KnowledgeIndex.build(articles, use))
-    r = Retriever(store, use, threshold=0.0)
+def retriever(small_store: IndexStore, use) -> Retriever:
+    r = Retriever(small_store, use, threshold=0.0)
     r.warm_up()
     return r
 

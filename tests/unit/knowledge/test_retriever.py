@@ -1,30 +1,16 @@
-"""Retrieval with the real default embedder (multilingual USE) over a few real articles."""
+"""Retrieval with the multilingual USE embedder over a few real articles."""
 
 import threading
 
 import pytest
 
-from bot.settings import REPO_ROOT
-from knowledge.articles import Article, load_folder
-from knowledge.embedders import make_embedder
-from knowledge.retriever import IndexStore, KnowledgeIndex, Retriever
-
-SLUGS = {"returns-policy", "payment-methods", "invoices", "shipping-times", "password-reset"}
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    e = make_embedder("use")
-    e.warm_up()
-    return e
+from knowledge.articles import Article
+from knowledge.retriever import IndexStore, Retriever
 
 
 @pytest.fixture
-def retriever(tmp_path, embedder) -> Retriever:
-    articles = [a for a in load_folder(REPO_ROOT / "knowledge" / "articles") if a.slug in SLUGS]
-    store = IndexStore(tmp_path / "idx")
-    store.publish(KnowledgeIndex.build(articles, embedder))
-    return Retriever(store, embedder, threshold=0.3)
+def retriever(small_store: IndexStore, use) -> Retriever:
+    return Retriever(small_store, use, threshold=0.3)
 
 
 @pytest.mark.parametrize(("question", "slug"), [
@@ -48,12 +34,12 @@ def test_refuses_below_the_threshold(retriever: Retriever) -> None:
     assert answer is None and 0 < score < 0.99
 
 
-def test_incremental_update_is_hot_swapped(retriever: Retriever, embedder) -> None:
+def test_incremental_update_is_hot_swapped(retriever: Retriever, use) -> None:
     assert retriever.ranked_articles("do you deliver by drone")[0][0] != "drone-delivery"
     current = retriever.store.load_current()
     current.upsert(Article("drone-delivery", "en", "Drone delivery",
                            "We deliver small parcels by drone in Shenzhen within one hour.",
-                           ["drone"], ["all"]), embedder)
+                           ["drone"], ["all"]), use)
     old_version = retriever.version
     retriever.store.publish(current)
     assert retriever.ranked_articles("do you deliver by drone")[0][0] == "drone-delivery"
@@ -63,7 +49,7 @@ def test_incremental_update_is_hot_swapped(retriever: Retriever, embedder) -> No
     assert "drone-delivery" not in dict(retriever.ranked_articles("do you deliver by drone"))
 
 
-def test_readers_never_see_a_half_written_version(retriever: Retriever, embedder) -> None:
+def test_readers_never_see_a_half_written_version(retriever: Retriever, use) -> None:
     errors: list[BaseException] = []
     stop = threading.Event()
 
