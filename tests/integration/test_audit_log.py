@@ -6,23 +6,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.db.session import Database
-from bot.hub.app import create_app
 from bot.hub.audit_trail import AUDITED
-from bot.services import auth
 from bot.services import conversations as convs
-from tests.conftest import make_settings
-from tests.integration.test_hub_api import _closed_port, _token
+from tests.integration.conftest import staff_hub
+from tests.integration.test_hub_api import _token
 
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path, shop: Database) -> TestClient:
-    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}",
-                             reply_wait_s=0.3)
-    with shop.session() as s:
-        auth.create_user(s, "root", "root-pw", "admin")
-        auth.create_user(s, "ann", "ann-pw", "agent")
-        auth.create_user(s, "ed", "ed-pw", "editor")
-    return await aiohttp_client(create_app(settings, shop))
+    return await staff_hub(aiohttp_client, tmp_path, shop, [
+        ("root", "root-pw", "admin"), ("ann", "ann-pw", "agent"), ("ed", "ed-pw", "editor")])
 
 
 async def test_every_audited_route_exists(client: TestClient) -> None:

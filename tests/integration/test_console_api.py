@@ -15,18 +15,14 @@ from bot.hub.app import create_app
 from bot.services import auth
 from bot.services import conversations as convs
 from tests.conftest import make_settings
+from tests.integration.conftest import staff_hub
 from tests.integration.test_hub_api import _closed_port, _token
 
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path, shop: Database) -> TestClient:
-    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}",
-                             reply_wait_s=0.3)
-    with shop.session() as s:
-        auth.create_user(s, "ann", "ann-pw", "agent")
-        auth.create_user(s, "bob", "bob-pw", "agent")
-        auth.create_user(s, "ed", "ed-pw", "editor")
-    return await aiohttp_client(create_app(settings, shop))
+    return await staff_hub(aiohttp_client, tmp_path, shop, [
+        ("ann", "ann-pw", "agent"), ("bob", "bob-pw", "agent"), ("ed", "ed-pw", "editor")])
 
 
 def _handed_off(db: Database, sender: str, customer_id: int | None = 1) -> str:

@@ -11,10 +11,9 @@ from sqlalchemy import select
 from bot.db.models import User
 from bot.db.session import Database
 from bot.hub import keys
-from bot.hub.app import create_app
 from bot.services import auth
-from tests.conftest import make_settings
-from tests.integration.test_hub_api import _closed_port, _token
+from tests.integration.conftest import staff_hub
+from tests.integration.test_hub_api import _token
 
 STAFF = ("admin", "agent", "editor")
 AGENTS = {"admin", "agent"}
@@ -56,12 +55,8 @@ SAMPLE = {"id": "999999", "slug": "no-such-article", "language": "en", "revision
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path, db: Database) -> TestClient:
-    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{_closed_port()}",
-                             reply_wait_s=0.3)
-    with db.session() as s:
-        for role in STAFF:
-            auth.create_user(s, f"{role}-user", f"{role}-pw", role)
-    return await aiohttp_client(create_app(settings, db))
+    return await staff_hub(aiohttp_client, tmp_path, db,
+                           [(f"{role}-user", f"{role}-pw", role) for role in STAFF])
 
 
 def _api_routes(client: TestClient) -> set[tuple[str, str]]:
