@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot import cli_kb
@@ -129,6 +130,10 @@ def cmd_user(settings: Settings, username: str, password: str, role: str) -> Non
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        get_settings()
+    except ValidationError as e:  # e.g. a KEFU_JWT_SECRET that is too short: say so and stop
+        sys.exit(f"Kefu's configuration is invalid:\n{e}")
     if get_settings().redaction != "off":
         from bot.privacy.redaction import RedactingFilter
 

@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Shorter signing keys and shared secrets are refused (HS256 wants at least 256 bits).
+MIN_SECRET_BYTES = 32
+log = logging.getLogger(__name__)
+
+
+def stored_secret(path: Path) -> str:
+    """The secret kept in ``path``, generated there on first use. The file is created with
+    ``O_CREAT | O_EXCL`` and mode 0600 in one call, so it is never readable by other users,
+    not even for a moment, and two processes starting at once agree on one secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret(path)
+    value = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(value)
+    return value
+
+
+def _read_secret(path: Path) -> str:
+    for _ in range(50):  # created by a process starting at the same time, maybe not written yet
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            break
+        time.sleep(0.02)
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(f"{path} holds a secret shorter than {MIN_SECRET_BYTES} bytes; "
+                           "delete the file to have a new one generated")
+    if path.stat().st_mode & 0o077:
+        log.warning("%s is readable by other users; run: chmod 600 %s", path, path)
+    return value
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused secret is not echoed into logs
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     # Runtime data (SQLite file, generated secrets, logs) lives here, outside version control.
     data_dir: Path = REPO_ROOT / "var"
@@ -34,7 +71,24 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
     jwt_secret: SecretStr | None = None
+    # Shared secrets: the hub -> Rasa (``?token=``, also Rasa's --auth-token) and Rasa -> the
+    # action server (a header). Like jwt_secret, generated into data_dir when not set.
+    rasa_token: SecretStr | None = None
+    action_token: SecretStr | None = None
     token_ttl_s: int = 12 * 3600
+    # A staff member's role and active flag are re-read from the database at most this old,
+    # and an open console socket re-checks its token and account this often.
+    staff_cache_s: float = 5.0
+    console_recheck_s: float = 15.0
+    # Sign-in throttling: free failures per username and per client address, then a back-off
+    # doubling from 1 s up to login_lockout_max_s; forgotten after that long without failures.
+    login_max_failures_user: int = Field(default=5, ge=1)
+    login_max_failures_ip: int = Field(default=20, ge=1)
+    login_lockout_max_s: float = 900.0
+    password_workers: int = Field(default=2, ge=1)  # bcrypt runs on a pool of its own
+    # Reverse proxies (comma-separated addresses, e.g. "127.0.0.1" behind a local nginx) whose
+    # X-Forwarded-For header names the client; anyone else's is ignored.
+    trusted_proxies: str = ""
 
     max_message_chars: int = 2000
     demo_seed: int = 42
@@ -110,19 +164,43 @@ class Settings(BaseSettings):
     def kb_index_path(self) -> Path:
         return self.kb_index_dir or self.data_dir / "kb-index"
 
+    def proxy_addresses(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
+
     def hub_url(self) -> str:
         return self.public_url or f"http://{self.hub_host}:{self.hub_port}"
 
+    _secrets: dict[Path, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("jwt_secret", "rasa_token", "action_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"KEFU_{(info.field_name or '').upper()} must be at least {MIN_SECRET_BYTES} "
+                "bytes; generate one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))' (or unset it to have one generated)")
+        return value
+
+    def _secret(self, configured: SecretStr | None, name: str) -> str:
+        if configured is not None:
+            return configured.get_secret_value()
+        path = self.data_dir / name
+        if path not in self._secrets:
+            self._secrets[path] = stored_secret(path)
+        return self._secrets[path]
+
     def secret_key(self) -> str:
         """JWT signing key: from the environment, else generated once and kept in data_dir."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "jwt_secret"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return self._secret(self.jwt_secret, "jwt_secret")
+
+    def rasa_auth_token(self) -> str:
+        """What the hub sends Rasa as ``?token=`` (Rasa refuses requests without it)."""
+        return self._secret(self.rasa_token, "rasa_token")
+
+    def action_auth_token(self) -> str:
+        """What Rasa sends the action server in its ``X-Kefu-Action-Token`` header."""
+        return self._secret(self.action_token, "action_token")
 
 
 @lru_cache
