@@ -19,7 +19,9 @@ from bot.hub.errors import error_middleware
 from bot.hub.housekeeping import refresh_profiles_forever
 from bot.hub.housekeeping import run_forever as housekeeping
 from bot.hub.outbound import Outbound
+from bot.hub.passwords import PasswordChecker
 from bot.hub.rasa_client import RasaClient
+from bot.hub.ratelimit import LoginLimiters, MemoryLimiter
 from bot.hub.realtime import Realtime
 from bot.hub.router import ConversationRouter
 from bot.hub.routes import (
@@ -93,6 +95,11 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[keys.CHANNELS] = build_channels(settings)
     app[keys.OUTBOUND] = Outbound(app[keys.DB], realtime.broadcast_staff)
     app[keys.BACKGROUND] = set()
+    lockout = settings.login_lockout_max_s
+    app[keys.LOGIN_LIMITERS] = LoginLimiters(
+        by_address=MemoryLimiter(settings.login_max_failures_ip, lockout, lockout),
+        by_user=MemoryLimiter(settings.login_max_failures_user, lockout, lockout))
+    app[keys.PASSWORDS] = PasswordChecker(settings.password_workers)
     channels_routes.attach_delivery(app)
 
     for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,
@@ -130,5 +137,11 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         await realtime.close_all()
         await app[keys.RASA].close()
 
+    async def password_pool(app: web.Application):  # type: ignore[no-untyped-def]
+        await app[keys.PASSWORDS].start()
+        yield
+        await app[keys.PASSWORDS].close()
+
+    app.cleanup_ctx.append(password_pool)
     app.cleanup_ctx.append(lifecycle)
     return app

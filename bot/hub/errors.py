@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 class HubError(Exception):
     status = 500
     code = "internal_error"
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (e.g. Retry-After)."""
+        return {}
 
 
 class BadRequest(HubError):
@@ -42,6 +47,18 @@ class Conflict(HubError):
     code = "conflict"
 
 
+class TooManyRequests(HubError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after_s)))}
+
+
 def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -53,7 +70,9 @@ async def error_middleware(
     try:
         return await handler(request)
     except HubError as e:
-        return error_response(e.status, e.code, str(e) or e.code)
+        resp = error_response(e.status, e.code, str(e) or e.code)
+        resp.headers.update(e.headers())
+        return resp
     except ChannelError as e:
         return error_response(e.status, type(e).__name__.lower(), str(e))
     except web.HTTPRequestEntityTooLarge:

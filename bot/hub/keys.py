@@ -11,7 +11,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from bot.db.session import Database
     from bot.hub.outbound import Outbound
+    from bot.hub.passwords import PasswordChecker
     from bot.hub.rasa_client import RasaClient
+    from bot.hub.ratelimit import LoginLimiters
     from bot.hub.realtime import Realtime
     from bot.hub.router import ConversationRouter
     from bot.recommend.live import LiveRecommender
@@ -34,3 +36,6 @@ OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
 BACKGROUND: web.AppKey[set[asyncio.Future[Any]]] = web.AppKey("background")
 # FAISS writes go through one thread, one at a time.
 INDEX_WRITER: web.AppKey[ThreadPoolExecutor] = web.AppKey("index_writer")
+# Sign-in: failures counted per client address and per username; bcrypt on its own pool.
+LOGIN_LIMITERS: web.AppKey[LoginLimiters] = web.AppKey("login_limiters")
+PASSWORDS: web.AppKey[PasswordChecker] = web.AppKey("passwords")

@@ -31,3 +31,61 @@ def test_unknown_role_is_refused(db: Database) -> None:
 
     with db.session() as s, pytest.raises(ValueError):
         auth.create_user(s, "x", "y", "superuser")
+
+
+def test_unknown_users_are_checked_against_a_real_hash_of_the_same_cost(db: Database,
+                                                                        monkeypatch) -> None:
+    """Without a valid hash bcrypt fails at once (microseconds, against ~250 ms for a real
+    check), which tells an attacker which usernames exist."""
+    import bcrypt
+
+    real_checkpw = bcrypt.checkpw
+    checked: list[tuple[bytes, str | None]] = []
+
+    def spy(password: bytes, hashed: bytes) -> bool:
+        try:
+            result = real_checkpw(password, hashed)
+        except ValueError as e:
+            checked.append((hashed, str(e)))
+            raise
+        checked.append((hashed, None))
+        return result
+
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+    with db.session() as s:
+        auth.create_user(s, "ann", "ann-pw", "agent")
+        assert auth.authenticate(s, "nobody", "some-password") is None
+        assert auth.authenticate(s, "ann", "ann-pw") is not None
+    (dummy, dummy_error), (real, _) = checked
+    assert dummy_error is None, f"the unknown-user hash is not a valid bcrypt hash: {dummy_error}"
+    assert dummy[:7] == real[:7]  # same algorithm and cost ("$2b$12$")
+
+
+def test_long_passwords_are_accepted_and_not_truncated(db: Database) -> None:
+    """bcrypt reads 72 bytes at most (bcrypt 5 refuses more): every byte must still count."""
+    long_pw = "correct horse battery staple, 马上就好 " * 4  # ~170 bytes
+    assert len(long_pw.encode()) > 72
+    with db.session() as s:
+        auth.create_user(s, "longpw", long_pw, "agent")
+    with db.session() as s:
+        assert auth.authenticate(s, "longpw", long_pw) is not None
+        assert auth.authenticate(s, "longpw", long_pw[:-1] + "!") is None
+        assert auth.authenticate(s, "longpw", long_pw.encode()[:72].decode(errors="ignore")) \
+            is None
+    hashed = auth.hash_password("x" * 1000)
+    assert auth.check_password("x" * 1000, hashed) and not auth.check_password("x" * 999, hashed)
+
+
+def test_plain_bcrypt_hashes_from_before_still_verify(db: Database) -> None:
+    import bcrypt
+    from sqlalchemy import update
+
+    from bot.db.models import User
+
+    with db.session() as s:
+        auth.create_user(s, "old", "placeholder", "agent")
+        s.execute(update(User).where(User.username == "old").values(
+            password_hash=bcrypt.hashpw(b"old-password", bcrypt.gensalt(4)).decode()))
+    with db.session() as s:
+        assert auth.authenticate(s, "old", "old-password") is not None
+        assert auth.authenticate(s, "old", "old-passwore") is None
