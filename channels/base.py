@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# The longest platform message id we keep (``Turn.client_message_id`` is a String(64)):
+# adapters refuse or shorten longer ones at the edge, never the database.
+MAX_CLIENT_MESSAGE_ID = 64
+
 
 class ChannelError(Exception):
     """Base for inbound problems; ``status`` is the HTTP code the hub answers with."""

@@ -18,6 +18,7 @@ import aiohttp
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from channels.base import (
+    MAX_CLIENT_MESSAGE_ID,
     DeliveryError,
     Forbidden,
     InboundRequest,
@@ -179,6 +180,8 @@ class SlackAdapter:
                 bot_user is not None and event.get("user") == bot_user):
             return Parsed()
         team_id, event_id = _str_field(data, "team_id"), _str_field(data, "event_id")
+        if len(event_id) > MAX_CLIENT_MESSAGE_ID:  # Slack's are ~11 characters
+            raise InvalidPayload(f"'event_id' is longer than {MAX_CLIENT_MESSAGE_ID} characters")
         user, channel, ts = (_str_field(event, k) for k in ("user", "channel", "ts"))
         text = event.get("text", "")
         if not isinstance(text, str):

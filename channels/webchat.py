@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.base import (
+    MAX_CLIENT_MESSAGE_ID,
     InboundRequest,
     IncomingMessage,
     InvalidPayload,
@@ -21,6 +22,7 @@ from channels.base import (
 
 NAME = "webchat"
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+_CLIENT_ID = re.compile(rf"[A-Za-z0-9._:@-]{{1,{MAX_CLIENT_MESSAGE_ID}}}")  # fullmatch
 _METADATA_KEYS = {"locale", "page", "user_agent"}
 
 
@@ -56,8 +58,9 @@ class WebChatAdapter:
         if len(text) > self.max_chars:
             raise PayloadTooLarge(f"'text' is longer than {self.max_chars} characters")
         cmid = data.get("client_message_id")
-        if cmid is not None and (not isinstance(cmid, str) or not _ID.match(cmid)):
-            raise InvalidPayload("'client_message_id' must be 1-128 safe characters")
+        if cmid is not None and (not isinstance(cmid, str) or not _CLIENT_ID.fullmatch(cmid)):
+            raise InvalidPayload(
+                f"'client_message_id' must be 1-{MAX_CLIENT_MESSAGE_ID} safe characters")
         raw_meta = data.get("metadata")
         if raw_meta is None:
             raw_meta = {}

@@ -14,6 +14,7 @@ by ``passive_reply_for``) or through the customer-service API with an access tok
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import secrets
@@ -27,6 +28,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from channels.base import (
+    MAX_CLIENT_MESSAGE_ID,
     DeliveryError,
     Forbidden,
     InboundRequest,
@@ -206,13 +208,15 @@ class _WeChatBase:
             if "Content" not in fields:
                 raise InvalidPayload("text message without <Content>")
             msg_id = _field(fields, "MsgId")
+            if len(msg_id) > MAX_CLIENT_MESSAGE_ID:  # a 64-bit number on both platforms
+                raise InvalidPayload(f"<MsgId> is longer than {MAX_CLIENT_MESSAGE_ID} characters")
             text = fields["Content"].strip()
             if not text:
                 return Parsed()  # whitespace only: nothing to answer
             return Parsed(message=IncomingMessage(self.name, sender, text, msg_id, meta))
         # Events and media carry no text. The hub sends ``reply_hint`` for a message whose
         # text is empty without routing it, so those come as a message with empty text.
-        dedupe = fields.get("MsgId") or f"{sender}:{create_time}"
+        dedupe = _dedupe_id(fields.get("MsgId") or f"{sender}:{create_time}")
         if msg_type == "event":
             event = _field(fields, "Event").lower()
             if event != "subscribe":
@@ -446,6 +450,13 @@ def _xml_fields(body: bytes) -> dict[str, str]:
             raise InvalidPayload(f"duplicate <{child.tag}>")
         fields[child.tag] = child.text or ""
     return fields
+
+
+def _dedupe_id(key: str) -> str:
+    """``key`` when it fits the stored message id, else a digest of it (retries agree on it)."""
+    if len(key) <= MAX_CLIENT_MESSAGE_ID:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:MAX_CLIENT_MESSAGE_ID - 7]
 
 
 def _field(fields: dict[str, str], key: str) -> str:

@@ -45,6 +45,7 @@ async def _token(client: TestClient, user: str, pw: str) -> str:
 @pytest.mark.parametrize("body", [
     b"{", b"[]", b'{"sender": "u1"}', b'{"sender": "u1", "text": "  "}',
     b'{"sender": "bad sender!", "text": "hi"}',
+    b'{"sender": "u1", "text": "hi", "client_message_id": "%s"}' % (b"m" * 65),
 ])
 async def test_malformed_chat_requests_get_a_4xx_json_error(client: TestClient,
                                                              body: bytes) -> None:

@@ -36,3 +36,20 @@ def test_malformed_payloads_are_refused(body: bytes) -> None:
 def test_oversized_text_is_refused() -> None:
     with pytest.raises(PayloadTooLarge):
         adapter.parse_body(json.dumps({"sender": "a", "text": "x" * 51}).encode())
+
+
+def test_client_message_id_is_refused_above_the_stored_length() -> None:
+    ok = adapter.parse_obj({"sender": "a", "text": "hi", "client_message_id": "m" * 64})
+    assert ok.client_message_id == "m" * 64
+    for too_long in ("m" * 65, "m" * 128):  # the column holds 64: PostgreSQL would fail (500)
+        with pytest.raises(InvalidPayload, match="1-64"):
+            adapter.parse_obj({"sender": "a", "text": "hi", "client_message_id": too_long})
+    with pytest.raises(InvalidPayload):  # "$" would let a trailing newline through
+        adapter.parse_obj({"sender": "a", "text": "hi", "client_message_id": "m1\n"})
+
+
+def test_the_edge_limit_and_the_column_agree() -> None:
+    from bot.db.models import Turn
+    from channels.base import MAX_CLIENT_MESSAGE_ID
+
+    assert Turn.__table__.c.client_message_id.type.length == MAX_CLIENT_MESSAGE_ID

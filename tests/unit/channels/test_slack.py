@@ -192,6 +192,12 @@ def test_malformed_payloads_are_invalid(body: bytes) -> None:
         adapter.parse(request)
 
 
+def test_event_id_longer_than_the_stored_column_is_invalid() -> None:
+    assert accept(envelope(dm(), event_id="E" * 64)).message is not None
+    with pytest.raises(InvalidPayload, match="event_id"):
+        accept(envelope(dm(), event_id="E" * 65))
+
+
 def test_oversized_body_is_refused_before_hashing() -> None:
     small = SlackAdapter(signing_secret=SECRET, bot_token="xoxb-test", max_body=1024)
     request = signed(envelope(dm("x" * 2000)))

@@ -359,6 +359,19 @@ def test_subscribe_gets_a_bilingual_welcome() -> None:
     assert parsed.message.client_message_id == f"{OPENID}:{TS}"  # events have no MsgId
 
 
+def test_message_ids_fit_the_stored_column() -> None:
+    overlong = message_xml(body=f"<Content>hi</Content><MsgId>{'9' * 65}</MsgId>")
+    with pytest.raises(InvalidPayload, match="MsgId"):
+        accept(oa(), plain_post(overlong))
+    # an event has no MsgId: sender + CreateTime stands in, shortened when it would not fit
+    long_sender = "o" * 128
+    xml = message_xml("event", sender=long_sender, body="<Event>subscribe</Event>")
+    first, again = accept(oa(), plain_post(xml)).message, accept(oa(), plain_post(xml)).message
+    assert first is not None and again is not None
+    assert first.client_message_id == again.client_message_id  # retries still deduplicate
+    assert first.client_message_id is not None and len(first.client_message_id) <= 64
+
+
 @pytest.mark.parametrize("event", ["unsubscribe", "CLICK", "VIEW", "LOCATION"])
 def test_other_events_need_no_answer(event: str) -> None:
     assert accept(oa(), plain_post(event_xml(event))) == Parsed()
