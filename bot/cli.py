@@ -5,6 +5,7 @@
   hub       serve the hub (used by ``run``)
   run       all of the above, then start Rasa, the action server and the hub
   user      create a staff user (admin, agent or editor)
+  user-set  change a staff user: role, disable / enable, password
   kb        knowledge base: import, export, rebuild, query, build, eval
 """
 
@@ -128,6 +129,19 @@ def cmd_user(settings: Settings, username: str, password: str, role: str) -> Non
     print(f"created {role} {username!r}")
 
 
+def cmd_user_set(settings: Settings, username: str, role: str | None, active: bool | None,
+                 password: str | None) -> None:
+    from bot.services.auth import update_user
+
+    db = Database(settings.db_url())
+    try:
+        with db.session() as s:
+            update_user(s, username, role=role, active=active, password=password)
+    except LookupError as e:
+        sys.exit(str(e))
+    print(f"updated {username!r} (running hubs notice within {settings.staff_cache_s:g} s)")
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -153,6 +167,13 @@ def main(argv: list[str] | None = None) -> None:
     u.add_argument("username")
     u.add_argument("password")
     u.add_argument("--role", default="agent", choices=["admin", "agent", "editor"])
+    us = sub.add_parser("user-set", help="change a staff user (takes effect on open sessions)")
+    us.add_argument("username")
+    us.add_argument("--role", choices=["admin", "agent", "editor"])
+    on_off = us.add_mutually_exclusive_group()
+    on_off.add_argument("--disable", dest="active", action="store_false", default=None)
+    on_off.add_argument("--enable", dest="active", action="store_true")
+    us.add_argument("--password")
     args = ap.parse_args(argv)
     settings = get_settings()
     if args.cmd == "init":
@@ -175,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         cli_kb.run(settings, args)
     elif args.cmd == "user":
         cmd_user(settings, args.username, args.password, args.role)
+    elif args.cmd == "user-set":
+        cmd_user_set(settings, args.username, args.role, args.active, args.password)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from bot.hub.routes import (
     privacy,
 )
 from bot.hub.routes import channels as channels_routes
+from bot.hub.security import auth_middleware
+from bot.hub.staff import StaffDirectory
 from bot.privacy.redaction import Redactor, make_redactor
 from bot.recommend.live import LiveRecommender, refit_on_schedule
 from bot.services.catalog import brand_names
@@ -68,7 +70,8 @@ def _warm_redactor(db: Database, mode: str) -> Redactor:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, security_headers, audit_middleware],
+    app = web.Application(middlewares=[error_middleware, security_headers, auth_middleware,
+                                       audit_middleware],
                           client_max_size=256 * 1024)
     app[keys.SETTINGS] = settings
     app[keys.DB] = db or Database(settings.db_url())
@@ -100,6 +103,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         by_address=MemoryLimiter(settings.login_max_failures_ip, lockout, lockout),
         by_user=MemoryLimiter(settings.login_max_failures_user, lockout, lockout))
     app[keys.PASSWORDS] = PasswordChecker(settings.password_workers)
+    app[keys.STAFF] = StaffDirectory(app[keys.DB], settings.staff_cache_s)
     channels_routes.attach_delivery(app)
 
     for table in (pages.routes, health.routes, auth.routes, chat.routes, conversations.routes,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.hub.ratelimit import LoginLimiters
     from bot.hub.realtime import Realtime
     from bot.hub.router import ConversationRouter
+    from bot.hub.staff import StaffDirectory
     from bot.recommend.live import LiveRecommender
     from bot.services.kb_index import KbIndexer
     from bot.settings import Settings
@@ -39,3 +40,5 @@ INDEX_WRITER: web.AppKey[ThreadPoolExecutor] = web.AppKey("index_writer")
 # Sign-in: failures counted per client address and per username; bcrypt on its own pool.
 LOGIN_LIMITERS: web.AppKey[LoginLimiters] = web.AppKey("login_limiters")
 PASSWORDS: web.AppKey[PasswordChecker] = web.AppKey("passwords")
+# Staff accounts as they are now (role, active), cached a few seconds.
+STAFF: web.AppKey[StaffDirectory] = web.AppKey("staff")

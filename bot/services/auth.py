@@ -85,6 +85,24 @@ def create_user(
     return user
 
 
+def update_user(s: Session, username: str, *, role: str | None = None,
+                active: bool | None = None, password: str | None = None) -> User:
+    """Change a staff account. Hubs see a new role or a disabled account within a few seconds
+    (``KEFU_STAFF_CACHE_S``), also for tokens already issued."""
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise LookupError(f"no user {username!r}")
+    if role is not None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        user.role = role
+    if active is not None:
+        user.active = active
+    if password is not None:
+        user.password_hash = hash_password(password)
+    return user
+
+
 def ensure_admin(s: Session, username: str, password: str | None) -> str | None:
     """Create the first admin if no admin exists. Returns a generated password to show once."""
     if s.scalar(select(User).where(User.role == "admin")) is not None:

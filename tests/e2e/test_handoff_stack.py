@@ -63,7 +63,9 @@ async def test_agent_claims_replies_and_hands_back(stack: RunningStack) -> None:
         auth = await login(http, stack)
         token = auth["Authorization"].split()[1]
         async with http.ws_connect(f"{ws_url}/ws/chat?sender=needs-human") as customer, \
-                http.ws_connect(f"{ws_url}/ws/console?token={token}") as console:
+                http.ws_connect(f"{ws_url}/ws/console") as console:
+            await console.send_json({"type": "auth", "token": token})  # the first frame signs in
+            assert (await console.receive_json(timeout=10))["type"] == "ready"
             await customer.send_json({"text": "转人工", "client_message_id": "h-1"})
             frame = await customer.receive_json(timeout=60)
             assert any((m.get("custom") or {}).get("handoff") for m in frame["messages"])

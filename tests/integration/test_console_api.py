@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -102,7 +103,9 @@ async def test_hand_back_returns_the_conversation_to_the_bot(client: TestClient,
 async def test_console_socket_hears_about_changes(client: TestClient, shop: Database) -> None:
     cid = _handed_off(shop, "cust-3")
     token = await _token(client, "ann", "ann-pw")
-    async with client.ws_connect(f"/ws/console?token={token}") as ws:
+    async with client.ws_connect("/ws/console") as ws:
+        await ws.send_json({"type": "auth", "token": token})  # signed in by the first frame
+        assert (await ws.receive_json(timeout=5))["type"] == "ready"
         await client.post(f"/api/conversations/{cid}/claim",
                           headers={"Authorization": f"Bearer {token}"})
         frame = await ws.receive_json(timeout=5)
@@ -119,8 +122,10 @@ async def test_roles_are_enforced_on_console_routes(client: TestClient, shop: Da
                          ("GET", "/api/customers/1/card")):
         assert (await client.request(method, path, headers=editor)).status == 403, path
         assert (await client.request(method, path)).status == 401, path
-    bad = await client.get("/ws/console?token=forged")
-    assert bad.status == 401
+    async with client.ws_connect("/ws/console") as ws:
+        await ws.send_json({"type": "auth", "token": "forged"})
+        closed = await ws.receive(timeout=5)
+    assert closed.type == WSMsgType.CLOSE and closed.data == 4401
 
 
 async def test_handoffs_and_replies_survive_a_hub_restart(aiohttp_client, tmp_path,

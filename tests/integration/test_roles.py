@@ -5,6 +5,7 @@ a new /api route is added without a line in it."""
 from __future__ import annotations
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -120,7 +121,8 @@ async def test_forged_and_expired_tokens_are_refused(client: TestClient) -> None
 
 async def test_console_socket_refuses_editors(client: TestClient) -> None:
     token = await _token(client, "editor-user", "editor-pw")
-    resp = await client.get(f"/ws/console?token={token}")
-    assert resp.status == 403
-    resp = await client.get("/ws/console?token=nonsense")
-    assert resp.status == 401
+    for sent, code in ((token, 4403), ("nonsense", 4401)):
+        async with client.ws_connect("/ws/console") as ws:
+            await ws.send_json({"type": "auth", "token": sent})
+            closed = await ws.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE and closed.data == code

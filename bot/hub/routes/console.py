@@ -1,8 +1,17 @@
 """The agent console's API: the handoff queue, claiming, replying on the customer's channel,
-resolving, handing back to the bot, the CRM card, and a websocket of live events."""
+resolving, handing back to the bot, the CRM card, and a websocket of live events.
+
+The websocket is signed in by its first frame, ``{"type": "auth", "token": "<bearer>"}``
+(never the URL, which proxies and browsers log), answered with ``{"type": "ready"}``. The
+token and the account are checked again every ``console_recheck_s`` and when the token
+expires; the socket is closed with 4401 (signed out) or 4403 (role no longer allowed).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -10,15 +19,18 @@ from sqlalchemy import select
 
 from bot.db.models import Conversation, Product
 from bot.hub import keys
-from bot.hub.errors import BadRequest, Unauthorized
+from bot.hub.errors import BadRequest, Forbidden, Unauthorized
 from bot.hub.http import in_session, path_int, read_json
-from bot.hub.security import require
+from bot.hub.security import require, verify_token
 from bot.segments.service import profile_for
 from bot.services import conversations as convs
 from bot.services import crm, feedback
-from bot.services.auth import read_token
+from bot.services.auth import Principal
 
 routes = web.RouteTableDef()
+AUTH_TIMEOUT_S = 10.0
+CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN = 4401, 4403
+CONSOLE_ROLES = ("agent", "admin")
 
 
 def _detail(s: Any, conversation_id: str) -> dict[str, Any]:
@@ -165,21 +177,67 @@ async def customer_card(request: web.Request) -> web.Response:
     return web.json_response(await in_session(request, work))
 
 
+async def _signed_in(app: web.Application, token: str) -> Principal:
+    p = await verify_token(app, token)
+    if p.role not in CONSOLE_ROLES:
+        raise Forbidden("agents only")
+    return p
+
+
+async def _first_frame_token(ws: web.WebSocketResponse) -> str:
+    try:
+        frame = await ws.receive(timeout=AUTH_TIMEOUT_S)
+    except TimeoutError as e:
+        raise Unauthorized("sign in with the first frame") from e
+    try:
+        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
+    except json.JSONDecodeError:
+        data = None
+    token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
+    if not isinstance(token, str) or not token:
+        raise Unauthorized('the first frame must be {"type": "auth", "token": ...}')
+    return token
+
+
+async def _close(ws: web.WebSocketResponse, error: Unauthorized | Forbidden) -> None:
+    code = CLOSE_FORBIDDEN if isinstance(error, Forbidden) else CLOSE_UNAUTHORIZED
+    await ws.close(code=code, message=str(error).encode()[:120])
+
+
+async def _keep_checking(ws: web.WebSocketResponse, app: web.Application, token: str,
+                         p: Principal) -> None:
+    """Close the socket when the token expires or the account is disabled or demoted."""
+    every = app[keys.SETTINGS].console_recheck_s
+    while not ws.closed:
+        left = p.expires_at - time.time()
+        await asyncio.sleep(every if left > every else max(0.0, left) + 0.05)
+        try:
+            p = await _signed_in(app, token)
+        except (Unauthorized, Forbidden) as e:
+            await _close(ws, e)
+            return
+
+
 @routes.get("/ws/console")
 async def console_socket(request: web.Request) -> web.WebSocketResponse:
-    p = read_token(request.query.get("token", ""), request.app[keys.SETTINGS].secret_key())
-    if p is None:
-        raise Unauthorized("a valid token is required")
-    if p.role not in ("agent", "admin"):
-        raise web.HTTPForbidden(text="agents only")
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
+    try:
+        token = await _first_frame_token(ws)
+        p = await _signed_in(request.app, token)
+    except (Unauthorized, Forbidden) as e:
+        await _close(ws, e)
+        return ws
+    await ws.send_json({"type": "ready", "user": {"username": p.username, "role": p.role},
+                        "expires_at": p.expires_at})
     realtime = request.app[keys.REALTIME]
     realtime.add_staff(ws)
+    watcher = asyncio.ensure_future(_keep_checking(ws, request.app, token, p))
     try:
         async for frame in ws:
             if frame.type == WSMsgType.ERROR:
                 break
     finally:
         realtime.remove_staff(ws)
+        watcher.cancel()
     return ws

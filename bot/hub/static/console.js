@@ -154,31 +154,37 @@
     wsWanted = true;
     if (wsTimer) { clearTimeout(wsTimer); wsTimer = null; }
     if (ws) return;
-    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host +
-      '/ws/console?token=' + encodeURIComponent(token);
+    // The token goes in the first frame, never in the URL (proxies and browsers log URLs).
+    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/console';
     var sock;
     try { sock = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
     ws = sock;
     if (!wsAttempt) setLive('connecting');
     sock.onopen = function () {
       if (ws !== sock) return;
-      wsOpen = true; wsAttempt = 0;
-      setLive('open');
-      refreshAll(); // catch up on whatever happened while we were away
-      if (selectedId) loadDetail(selectedId, true);
+      sock.send(JSON.stringify({ type: 'auth', token: K.token() || token }));
     };
     sock.onmessage = function (ev) {
       if (ws !== sock) return;
       var frame;
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      if (frame && frame.type === 'ready') { // signed in: live from here on
+        wsOpen = true; wsAttempt = 0;
+        setLive('open');
+        refreshAll(); // catch up on whatever happened while we were away
+        if (selectedId) loadDetail(selectedId, true);
+        return;
+      }
       try { onFrame(frame); } catch (e) { if (window.console) console.error('console frame failed', e); }
     };
     sock.onclose = function (ev) {
       if (ws !== sock) return;
       ws = null; wsOpen = false;
       if (!wsWanted || !K.token()) { setLive('off'); return; }
+      // The role no longer allows the live queue: the API answers 403 from now on too.
+      if (ev && ev.code === 4403) { wsWanted = false; setLive('off'); return; }
       setLive('polling');
-      // A rejected token: ask the API, which signs us out on 401.
+      // A rejected or expired token: ask the API, which signs us out on 401.
       if (ev && (ev.code === 4401 || ev.code === 4001 || ev.code === 1008)) api('/api/me').catch(function () {});
       scheduleReconnect();
     };
