@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.base import MAX_TEXT_CHARS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Shorter signing keys and shared secrets are refused (HS256 wants at least 256 bits).
 MIN_SECRET_BYTES = 32
@@ -90,7 +92,9 @@ class Settings(BaseSettings):
     # X-Forwarded-For header names the client; anyone else's is ignored.
     trusted_proxies: str = ""
 
-    max_message_chars: int = 2000
+    # The longest customer message, on every channel (web chat refuses it, WeChat and Slack
+    # answer that it is too long).
+    max_message_chars: int = Field(default=MAX_TEXT_CHARS, ge=1)
     demo_seed: int = 42
     demo_customers: int = 1000
     demo_products: int = 200

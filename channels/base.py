@@ -14,6 +14,20 @@ from typing import Any, Protocol
 # The longest platform message id we keep (``Turn.client_message_id`` is a String(64)):
 # adapters refuse or shorten longer ones at the edge, never the database.
 MAX_CLIENT_MESSAGE_ID = 64
+# The longest customer message any channel accepts (characters). Web chat refuses a longer one
+# (HTTP 413); platform channels answer it with ``too_long_hint`` and route nothing. The hub
+# passes KEFU_MAX_MESSAGE_CHARS (default: this) to every adapter.
+MAX_TEXT_CHARS = 2000
+_TOO_LONG = {
+    "en": "Sorry, that message is too long (over {limit} characters), so I did not read it. "
+          "Please send a shorter one.",
+    "zh": "抱歉，消息太长（超过{limit}个字），我没有读取。请精简后再发送。",
+}
+
+
+def too_long_hint(limit: int, language: str) -> str:
+    """The reply to a message over ``limit`` characters, in ``language`` (``en`` or ``zh``)."""
+    return _TOO_LONG.get(language, _TOO_LONG["en"]).format(limit=limit)
 
 
 class ChannelError(Exception):

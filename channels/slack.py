@@ -19,6 +19,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from channels.base import (
     MAX_CLIENT_MESSAGE_ID,
+    MAX_TEXT_CHARS,
     DeliveryError,
     Forbidden,
     InboundRequest,
@@ -26,6 +27,7 @@ from channels.base import (
     InvalidPayload,
     Parsed,
     PayloadTooLarge,
+    too_long_hint,
 )
 
 NAME = "slack"
@@ -97,6 +99,7 @@ class SlackAdapter:
         max_age_s: int = 300,
         timeout_s: float = 10.0,
         name: str = NAME,
+        max_chars: int = MAX_TEXT_CHARS,
     ) -> None:
         SignatureVerifier(signing_secret)  # fail at start-up on an empty secret, not per request
         self.name = name
@@ -106,6 +109,7 @@ class SlackAdapter:
         self.api_base = api_base.rstrip("/")
         self.max_body = max_body
         self.max_age_s = max_age_s
+        self.max_chars = max_chars
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     # -- inbound ---------------------------------------------------------------------------
@@ -194,8 +198,12 @@ class SlackAdapter:
         thread_ts = event.get("thread_ts")
         meta = {"channel": channel, "thread_ts": thread_ts if isinstance(thread_ts, str)
                 and thread_ts else ts, "team": team_id}
+        sender = f"{team_id}:{user}"
+        if len(text) > self.max_chars:  # answered with a hint, never routed or stored
+            return Parsed(message=IncomingMessage(NAME, sender, "", event_id, meta),
+                          reply_hint=too_long_hint(self.max_chars, "en"))
         # Slack retries resend the same event_id (X-Slack-Retry-Num): the hub dedupes on it.
-        return Parsed(message=IncomingMessage(NAME, f"{team_id}:{user}", text, event_id, meta))
+        return Parsed(message=IncomingMessage(NAME, sender, text, event_id, meta))
 
     @staticmethod
     def _strip_mention(text: str, bot_user: str | None) -> str:

@@ -29,6 +29,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from channels.base import (
     MAX_CLIENT_MESSAGE_ID,
+    MAX_TEXT_CHARS,
     DeliveryError,
     Forbidden,
     InboundRequest,
@@ -36,6 +37,7 @@ from channels.base import (
     InvalidPayload,
     Parsed,
     PayloadTooLarge,
+    too_long_hint,
 )
 from channels.wechat_crypto import (
     CryptoError,
@@ -119,7 +121,7 @@ class _WeChatBase:
 
     def __init__(self, *, name: str, token: str, receive_id: str, encoding_aes_key: str | None,
                  api_base: str, language: str, max_body: int, max_age_s: float,
-                 timeout_s: float) -> None:
+                 timeout_s: float, max_chars: int) -> None:
         if not token:
             raise ValueError("token is required")
         self.name = name
@@ -129,6 +131,8 @@ class _WeChatBase:
         self.max_body = max_body
         self.max_age_s = max_age_s
         self.hint = TEXT_ONLY.get(language, TEXT_ONLY["zh"])
+        self.max_chars = max_chars
+        self.too_long = too_long_hint(max_chars, language if language in TEXT_ONLY else "zh")
         self._crypto = MessageCrypto(encoding_aes_key, receive_id) if encoding_aes_key else None
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
@@ -213,6 +217,9 @@ class _WeChatBase:
             text = fields["Content"].strip()
             if not text:
                 return Parsed()  # whitespace only: nothing to answer
+            if len(text) > self.max_chars:  # answered with a hint, never routed or stored
+                return Parsed(message=IncomingMessage(self.name, sender, "", msg_id, meta),
+                              reply_hint=self.too_long)
             return Parsed(message=IncomingMessage(self.name, sender, text, msg_id, meta))
         # Events and media carry no text. The hub sends ``reply_hint`` for a message whose
         # text is empty without routing it, so those come as a message with empty text.
@@ -350,7 +357,8 @@ class WeChatAdapter(_WeChatBase):
     def __init__(self, name: str = "wechat", *, token: str, app_id: str, app_secret: str,
                  encoding_aes_key: str | None = None, api_base: str = "https://api.weixin.qq.com",
                  mode: Mode = "plain", language: str = "zh", max_body: int = 64 * 1024,
-                 max_age_s: float = 300, timeout_s: float = 10) -> None:
+                 max_age_s: float = 300, timeout_s: float = 10,
+                 max_chars: int = MAX_TEXT_CHARS) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}")
         if mode != "plain" and not encoding_aes_key:
@@ -358,7 +366,7 @@ class WeChatAdapter(_WeChatBase):
         super().__init__(name=name, token=token, receive_id=app_id,
                          encoding_aes_key=encoding_aes_key, api_base=api_base,
                          language=language, max_body=max_body, max_age_s=max_age_s,
-                         timeout_s=timeout_s)
+                         timeout_s=timeout_s, max_chars=max_chars)
         self.app_id = app_id
         self.mode = mode
         self._app_secret = app_secret
@@ -388,13 +396,13 @@ class WeComAdapter(_WeChatBase):
                  agent_id: int | str, encoding_aes_key: str,
                  api_base: str = "https://qyapi.weixin.qq.com", language: str = "zh",
                  max_body: int = 64 * 1024, max_age_s: float = 300,
-                 timeout_s: float = 10) -> None:
+                 timeout_s: float = 10, max_chars: int = MAX_TEXT_CHARS) -> None:
         if not encoding_aes_key:
             raise ValueError("WeCom needs the EncodingAESKey")
         super().__init__(name=name, token=token, receive_id=corp_id,
                          encoding_aes_key=encoding_aes_key, api_base=api_base,
                          language=language, max_body=max_body, max_age_s=max_age_s,
-                         timeout_s=timeout_s)
+                         timeout_s=timeout_s, max_chars=max_chars)
         self.corp_id = corp_id
         self.agent_id = int(agent_id)
         self._corp_secret = corp_secret

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select
 from wechatpy.crypto import WeChatCrypto
 
+from bot.db.models import Turn
 from bot.db.session import Database
 from bot.hub.app import create_app
 from tests.conftest import make_settings
@@ -71,3 +76,79 @@ async def test_slow_turn_is_acknowledged_in_time_and_delivered_by_api_once(
     await asyncio.sleep(1.5)
     assert [s["text"]["content"] for s in sent] == ["您好，这是回复"]
     assert sent[0]["touser"] == "oUser1"
+
+
+SLACK_SECRET = "slack-signing-secret-for-tests"
+
+
+class FakeSlackApi:
+    """chat.postMessage and conversations.open as Slack answers them, recording the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        self.calls.append(("chat.postMessage", await request.json()))
+        return web.json_response({"ok": True, "ts": f"{time.time():.6f}"})
+
+    async def open_conversation(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(("conversations.open", body))
+        users = str(body.get("users", ""))
+        if not users or "," in users:
+            return web.json_response({"ok": False, "error": "not_enough_users"})
+        return web.json_response({"ok": True, "channel": {"id": f"D{users}"}})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/chat.postMessage", self.post_message)
+        app.router.add_post("/api/conversations.open", self.open_conversation)
+        return app
+
+    async def wait(self, count: int) -> list[tuple[str, dict]]:
+        for _ in range(100):
+            if len(self.calls) >= count:
+                break
+            await asyncio.sleep(0.05)
+        return self.calls
+
+
+def slack_request(event: dict, event_id: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id,
+                       "event": event}).encode()
+    ts = str(int(time.time()))
+    sig = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=ts, body=body)
+    return body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+                  "X-Slack-Signature": str(sig)}
+
+
+async def slack_hub(aiohttp_client, aiohttp_server, tmp_path, db: Database, rasa_text: str,
+                    **overrides: object) -> tuple[FakeSlackApi, TestClient]:
+    async def rasa(request: web.Request) -> web.Response:
+        return web.json_response([{"recipient_id": "x", "text": rasa_text}])
+
+    fake = FakeSlackApi()
+    app = fake.app()
+    app.router.add_post("/webhooks/rest/webhook", rasa)
+    server = await aiohttp_server(app)
+    base = f"http://127.0.0.1:{server.port}"
+    settings = make_settings(tmp_path, rasa_url=base, slack_signing_secret=SLACK_SECRET,
+                             slack_bot_token="xoxb-test", slack_bot_user_id="UBOT",
+                             slack_api_base=f"{base}/api", reply_wait_s=5, **overrides)
+    return fake, await aiohttp_client(create_app(settings, db))
+
+
+async def test_overlong_slack_message_is_answered_and_never_routed(
+        aiohttp_client, aiohttp_server, tmp_path, db: Database) -> None:
+    fake, client = await slack_hub(aiohttp_client, aiohttp_server, tmp_path, db,
+                                   "the assistant's answer", max_message_chars=50)
+    event = {"type": "message", "channel_type": "im", "channel": "D42", "user": "U7",
+             "text": "x" * 51, "ts": f"{time.time():.6f}"}
+    body, headers = slack_request(event, "Ev-long")
+    resp = await client.post("/channels/slack/webhook", data=body, headers=headers)
+    assert resp.status == 200
+    calls = await fake.wait(1)
+    assert [(m, c["channel"]) for m, c in calls] == [("chat.postMessage", "D42")]
+    assert "too long" in calls[0][1]["text"] and "50 characters" in calls[0][1]["text"]
+    with db.session() as s:  # neither stored nor sent to the assistant
+        assert s.scalar(select(func.count()).select_from(Turn)) == 0

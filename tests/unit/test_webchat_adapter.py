@@ -53,3 +53,14 @@ def test_the_edge_limit_and_the_column_agree() -> None:
     from channels.base import MAX_CLIENT_MESSAGE_ID
 
     assert Turn.__table__.c.client_message_id.type.length == MAX_CLIENT_MESSAGE_ID
+
+
+def test_every_channel_shares_the_web_chat_cap() -> None:
+    from bot.settings import Settings
+    from channels.base import MAX_TEXT_CHARS
+    from channels.slack import SlackAdapter
+    from channels.wechat import WeChatAdapter
+
+    assert Settings.model_fields["max_message_chars"].default == MAX_TEXT_CHARS
+    assert SlackAdapter(signing_secret="s", bot_token="t").max_chars == MAX_TEXT_CHARS
+    assert WeChatAdapter(token="t", app_id="a", app_secret="s").max_chars == MAX_TEXT_CHARS

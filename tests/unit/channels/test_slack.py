@@ -198,6 +198,21 @@ def test_event_id_longer_than_the_stored_column_is_invalid() -> None:
         accept(envelope(dm(), event_id="E" * 65))
 
 
+def test_overlong_text_is_answered_with_a_hint_and_not_routed() -> None:
+    short = SlackAdapter(signing_secret=SECRET, bot_token="xoxb-test", bot_user_id=BOT,
+                         max_chars=20)
+    fits = short.parse(signed(envelope(mention(f"<@{BOT}> " + "x" * 20)))).message
+    assert fits is not None and fits.text == "x" * 20  # the mention does not count
+    parsed = short.parse(signed(envelope(dm("x" * 21))))
+    assert parsed.message is not None and parsed.message.text == ""  # nothing to route
+    assert parsed.message.client_message_id == "Ev001"
+    assert parsed.reply_hint is not None and "too long" in parsed.reply_hint
+    assert "20 characters" in parsed.reply_hint
+    default = accept(envelope(dm("字" * 2001)))  # the shared default cap: 2,000
+    assert default.message is not None and default.message.text == ""
+    assert default.reply_hint is not None
+
+
 def test_oversized_body_is_refused_before_hashing() -> None:
     small = SlackAdapter(signing_secret=SECRET, bot_token="xoxb-test", max_body=1024)
     request = signed(envelope(dm("x" * 2000)))

@@ -359,6 +359,26 @@ def test_subscribe_gets_a_bilingual_welcome() -> None:
     assert parsed.message.client_message_id == f"{OPENID}:{TS}"  # events have no MsgId
 
 
+def test_overlong_text_is_answered_with_a_hint_and_not_routed() -> None:
+    def text(content: str) -> str:
+        return message_xml(body=f"<Content><![CDATA[{content}]]></Content><MsgId>7</MsgId>")
+
+    fits = accept(oa(), plain_post(text("字" * 2000))).message
+    assert fits is not None and fits.text == "字" * 2000
+    for adapter, request in ((oa(), plain_post(text("字" * 2001))),
+                             (oa("safe"), safe_post(text("字" * 2001)))):
+        parsed = accept(adapter, request)
+        assert parsed.message is not None and parsed.message.text == ""  # nothing routed
+        assert parsed.message.client_message_id == "7"
+        assert parsed.reply_hint is not None and "2000" in parsed.reply_hint
+        assert "太长" in parsed.reply_hint
+    english = accept(oa(language="en", max_chars=10), plain_post(text("x" * 11)))
+    assert english.reply_hint is not None and "too long" in english.reply_hint
+    wecom_xml = message_xml(sender="zhangsan", to=CORP_ID,
+                            body=f"<Content>{'x' * 11}</Content><MsgId>8</MsgId>")
+    assert accept(wecom(max_chars=10), wecom_post(wecom_xml)).reply_hint is not None
+
+
 def test_message_ids_fit_the_stored_column() -> None:
     overlong = message_xml(body=f"<Content>hi</Content><MsgId>{'9' * 65}</MsgId>")
     with pytest.raises(InvalidPayload, match="MsgId"):
