@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.hub import keys
-from bot.hub.errors import BadRequest, Conflict, NotFound
+from bot.hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from bot.services import kb
-from bot.services.conversations import ConflictError
+from bot.services.conversations import ConflictError, NotAssignee
 from knowledge.articles import ArticleError
 
 T = TypeVar("T")
@@ -57,6 +57,8 @@ async def in_session(request: web.Request, fn: Callable[..., T], *args: Any) -> 
         return await asyncio.to_thread(work)
     except (ConflictError, kb.KbConflict) as e:
         raise Conflict(str(e)) from e
+    except NotAssignee as e:
+        raise Forbidden(str(e)) from e
     except ArticleError as e:
         raise BadRequest(str(e)) from e
     except LookupError as e:  # includes kb.KbNotFound

@@ -271,6 +271,26 @@ class ConflictError(Exception):
     """The conversation is not in a state that allows this (e.g. already claimed)."""
 
 
+class NotAssignee(Exception):
+    """The conversation is claimed by another agent: only they (or an admin) may act on it."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a conversation: an agent, or an admin (who may act on anyone's)."""
+
+    user_id: int
+    admin: bool = False
+
+
+def _check_assignee(s: Session, conv: Conversation, actor: Actor | None) -> None:
+    if actor is None or actor.admin or conv.assignee_id in (None, actor.user_id):
+        return
+    holder = s.get(User, conv.assignee_id)
+    raise NotAssignee(f"claimed by {holder.username if holder else 'another agent'}: "
+                      "only they or an admin may act on it")
+
+
 def _open_handoff(s: Session, conversation_id: str) -> Handoff | None:
     return s.scalar(select(Handoff).where(
         Handoff.conversation_id == conversation_id,
@@ -297,11 +317,14 @@ def claim(s: Session, conversation_id: str, agent_id: int) -> None:
     conv.assignee_id, conv.updated_at = agent_id, utcnow()
 
 
-def add_agent_turn(s: Session, conversation_id: str, agent_id: int, text: str) -> Turn:
+def add_agent_turn(s: Session, conversation_id: str, agent_id: int, text: str,
+                   admin: bool = False) -> Turn:
+    """An agent's reply: only from the agent who claimed the conversation, or an admin."""
     conv = s.get(Conversation, conversation_id)
     if conv is None:
         raise LookupError("no such conversation")
-    if conv.owner != "agent" or conv.status != "open" or conv.assignee_id != agent_id:
+    _check_assignee(s, conv, Actor(agent_id, admin))
+    if conv.owner != "agent" or conv.status != "open" or conv.assignee_id is None:
         raise ConflictError("claim this conversation before replying")
     turn = Turn(conversation_id=conv.id, role="agent", text=text, language=conv.language,
                 payload={"agent_id": agent_id})
@@ -311,10 +334,12 @@ def add_agent_turn(s: Session, conversation_id: str, agent_id: int, text: str) -
     return turn
 
 
-def _close(s: Session, conversation_id: str, handoff_status: str) -> Conversation:
+def _close(s: Session, conversation_id: str, handoff_status: str,
+           actor: Actor | None) -> Conversation:
     conv = s.get(Conversation, conversation_id)
     if conv is None:
         raise LookupError("no such conversation")
+    _check_assignee(s, conv, actor)
     handoff = _open_handoff(s, conversation_id)
     if handoff is not None:
         handoff.status, handoff.closed_at = handoff_status, utcnow()
@@ -332,18 +357,20 @@ def add_bot_message(s: Session, conversation_id: str, message: dict[str, Any]) -
                language=conv.language, payload=payload or None))
 
 
-def resolve(s: Session, conversation_id: str) -> None:
-    conv = _close(s, conversation_id, "resolved")
+def resolve(s: Session, conversation_id: str, actor: Actor | None = None) -> None:
+    """Close the conversation. ``actor``: the staff member doing it, refused (NotAssignee)
+    when another agent has claimed it; None for the platform itself (housekeeping)."""
+    conv = _close(s, conversation_id, "resolved", actor)
     conv.status, conv.resolved_at = "resolved", utcnow()
     s.execute(update(Turn).where(Turn.conversation_id == conv.id, Turn.raw_text.is_not(None))
               .values(raw_text=None))
     s.add(Turn(conversation_id=conv.id, role="system", text="resolved", language=conv.language))
 
 
-def hand_back(s: Session, conversation_id: str) -> None:
+def hand_back(s: Session, conversation_id: str, actor: Actor | None = None) -> None:
     """Human → bot: the next customer message goes to Rasa again, whose tracker holds the
-    whole conversation, so the bot resumes with context."""
-    conv = _close(s, conversation_id, "returned")
+    whole conversation, so the bot resumes with context. ``actor`` as for ``resolve``."""
+    conv = _close(s, conversation_id, "returned", actor)
     if conv.status == "resolved":
         raise ConflictError("the conversation is resolved")
     conv.status, conv.owner, conv.assignee_id = "pending", "bot", None

@@ -65,7 +65,7 @@ async def test_queue_claim_reply_resolve(client: TestClient, shop: Database) -> 
     assert frame["type"] == "agent_message"
     assert frame["messages"][0]["text"] == "Hello, I'm here to help."
     assert (await client.post(f"/api/conversations/{cid}/messages", json={"text": "x"},
-                              headers=loser)).status == 409
+                              headers=loser)).status == 403  # claimed by the winner
 
     card = await client.get("/api/customers/1/card", headers=winner)
     body = await card.json()
@@ -98,6 +98,39 @@ async def test_hand_back_returns_the_conversation_to_the_bot(client: TestClient,
     with shop.session() as s:
         nxt = convs.accept_customer_turn(s, "webchat", "cust-2", "thanks", "en")
     assert nxt.conversation_id == cid and nxt.owner == "bot"
+
+
+async def test_only_the_claiming_agent_or_an_admin_may_act(client: TestClient,
+                                                         shop: Database) -> None:
+    with shop.session() as s:
+        auth.create_user(s, "root", "root-pw", "admin")
+    ann = {"Authorization": f"Bearer {await _token(client, 'ann', 'ann-pw')}"}
+    bob = {"Authorization": f"Bearer {await _token(client, 'bob', 'bob-pw')}"}
+    root = {"Authorization": f"Bearer {await _token(client, 'root', 'root-pw')}"}
+    first, second = _handed_off(shop, "cust-own-1"), _handed_off(shop, "cust-own-2")
+    for cid in (first, second):
+        assert (await client.post(f"/api/conversations/{cid}/claim", headers=ann)).status == 200
+
+    # another agent may not reply, resolve or hand back what ann claimed
+    for action, body in (("resolve", None), ("handback", None),
+                         ("messages", {"text": "I'll take it"})):
+        resp = await client.post(f"/api/conversations/{first}/{action}", json=body,
+                                 headers=bob)
+        assert resp.status == 403, action
+        assert "claimed by ann" in (await resp.json())["error"]["message"]
+    detail = await (await client.get(f"/api/conversations/{first}", headers=ann)).json()
+    assert (detail["status"], detail["owner"]) == ("open", "agent")
+    assert [t for t in detail["turns"] if t["role"] == "agent"] == []
+
+    # the agent who claimed it may; so may an admin, on anyone's
+    assert (await client.post(f"/api/conversations/{first}/messages", json={"text": "Hi"},
+                              headers=ann)).status == 201
+    assert (await client.post(f"/api/conversations/{first}/resolve",
+                              headers=ann)).status == 200
+    assert (await client.post(f"/api/conversations/{second}/messages",
+                              json={"text": "A supervisor here"}, headers=root)).status == 201
+    assert (await client.post(f"/api/conversations/{second}/handback",
+                              headers=root)).status == 200
 
 
 async def test_console_socket_hears_about_changes(client: TestClient, shop: Database) -> None:

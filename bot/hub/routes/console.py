@@ -40,6 +40,11 @@ def _detail(s: Any, conversation_id: str) -> dict[str, Any]:
     return detail
 
 
+def _actor(p: Principal) -> convs.Actor:
+    """Replying, resolving and handing back: the agent who claimed it, or an admin."""
+    return convs.Actor(p.user_id, admin=p.role == "admin")
+
+
 async def _changed(request: web.Request, detail: dict[str, Any]) -> None:
     await request.app[keys.REALTIME].broadcast_staff({
         "type": "conversation_updated", "conversation_id": detail["id"],
@@ -78,7 +83,7 @@ async def agent_reply(request: web.Request) -> web.Response:
         raise BadRequest("'text' must be 1-4000 characters")
 
     def work(s: Any) -> tuple[dict[str, Any], str, str]:
-        turn = convs.add_agent_turn(s, cid, p.user_id, text.strip())
+        turn = convs.add_agent_turn(s, cid, p.user_id, text.strip(), _actor(p).admin)
         conv = s.get(Conversation, cid)
         return ({"id": turn.id, "role": "agent", "text": turn.text, "language": turn.language,
                  "created_at": turn.created_at.isoformat()}, conv.channel, conv.sender_id)
@@ -93,12 +98,12 @@ async def agent_reply(request: web.Request) -> web.Response:
 
 @routes.post("/api/conversations/{id}/resolve")
 async def resolve(request: web.Request) -> web.Response:
-    require(request, "agent")
+    p = require(request, "agent")
     cid = request.match_info["id"]
     ask = request.app[keys.SETTINGS].csat_enabled
 
     def work(s: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        convs.resolve(s, cid)
+        convs.resolve(s, cid, _actor(p))
         question = None
         if ask and feedback.ask(s, cid):
             conv = s.get(Conversation, cid)
@@ -116,11 +121,11 @@ async def resolve(request: web.Request) -> web.Response:
 
 @routes.post("/api/conversations/{id}/handback")
 async def handback(request: web.Request) -> web.Response:
-    require(request, "agent")
+    p = require(request, "agent")
     cid = request.match_info["id"]
 
     def work(s: Any) -> dict[str, Any]:
-        convs.hand_back(s, cid)
+        convs.hand_back(s, cid, _actor(p))
         return _detail(s, cid)
 
     detail = await in_session(request, work)
