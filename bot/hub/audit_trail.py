@@ -1,5 +1,7 @@
 """Records in the audit log every successful staff request that reads or changes a customer
-record, a conversation or an article, from one declarative table of routes."""
+record, a conversation or an article, from one declarative table of routes. Bulk reads (lists,
+the handoff queue, knowledge gaps) are one entry per request, with the query as detail, not
+one per row; the console socket records its subscription itself (routes/console.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from bot.services import audit
 AUDITED: dict[tuple[str, str], tuple[str, str, tuple[str, ...]]] = {
     ("GET", "/api/customers/{id}/card"): ("view", "customer", ("id",)),
     ("DELETE", "/api/customers/{id}"): ("delete", "customer", ("id",)),
+    ("GET", "/api/conversations"): ("list", "conversations", ()),
+    ("GET", "/api/handoffs"): ("list", "handoffs", ()),
+    ("GET", "/api/kb/gaps"): ("list", "kb_gaps", ()),
     ("GET", "/api/conversations/{id}"): ("view", "conversation", ("id",)),
     ("DELETE", "/api/conversations/{id}"): ("delete", "conversation", ("id",)),
     ("POST", "/api/conversations/{id}/claim"): ("claim", "conversation", ("id",)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -69,3 +71,40 @@ async def test_erasure_report_is_returned_and_kept_in_the_log(client: TestClient
                                    headers=root)).json())["entries"]
     assert log[0]["action"] == "delete" and log[0]["detail"]["removed"] == report["removed"]
     assert (await client.get("/api/customers/5/card", headers=root)).status == 404
+
+
+async def test_bulk_reads_are_logged_once_per_request(client: TestClient,
+                                                      shop: Database) -> None:
+    ann_token = await _token(client, "ann", "ann-pw")
+    ann = {"Authorization": f"Bearer {ann_token}"}
+    ed = {"Authorization": f"Bearer {await _token(client, 'ed', 'ed-pw')}"}
+    root = {"Authorization": f"Bearer {await _token(client, 'root', 'root-pw')}"}
+    with shop.session() as s:
+        for sender in ("b1", "b2", "b3"):  # several rows, still one entry per request
+            cid = convs.accept_customer_turn(s, "webchat", sender, "a person please", "en",
+                                             customer_id=3).conversation_id
+            convs.start_handoff(s, cid, "explicit_request")
+
+    listed = await client.get("/api/conversations?status=open&limit=20", headers=ann)
+    assert listed.status == 200 and len((await listed.json())["conversations"]) == 3
+    assert (await client.get("/api/handoffs", headers=ann)).status == 200
+    assert (await client.get("/api/kb/gaps", headers=ed)).status == 200
+    # a refused bulk read is not an entry
+    assert (await client.get("/api/handoffs", headers=ed)).status == 403
+
+    async def logged() -> list[tuple[Any, ...]]:
+        log = (await (await client.get("/api/audit", headers=root)).json())["entries"]
+        return [(e["actor"], e["action"], e["entity"], e["entity_id"], e["detail"])
+                for e in reversed(log)]
+
+    assert await logged() == [
+        ("ann", "list", "conversations", "*", {"status": "open", "limit": "20"}),
+        ("ann", "list", "handoffs", "*", None),
+        ("ed", "list", "kb_gaps", "*", None),
+    ]
+    # the console socket's subscription to every conversation's events
+    async with client.ws_connect("/ws/console") as ws:
+        await ws.send_json({"type": "auth", "token": ann_token})
+        assert (await ws.receive_json(timeout=5))["type"] == "ready"
+    assert (await logged())[3:] == [
+        ("ann", "subscribe", "conversations", "*", {"via": "console_socket"})]

@@ -23,8 +23,8 @@ from bot.hub.errors import BadRequest, Forbidden, Unauthorized
 from bot.hub.http import in_session, path_int, read_json
 from bot.hub.security import require, verify_token
 from bot.segments.service import profile_for
+from bot.services import audit, crm, feedback
 from bot.services import conversations as convs
-from bot.services import crm, feedback
 from bot.services.auth import Principal
 
 routes = web.RouteTableDef()
@@ -233,6 +233,8 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     except (Unauthorized, Forbidden) as e:
         await _close(ws, e)
         return ws
+    await in_session(request, audit.record, p, "subscribe", "conversations", "*",
+                     {"via": "console_socket"})
     await ws.send_json({"type": "ready", "user": {"username": p.username, "role": p.role},
                         "expires_at": p.expires_at})
     realtime = request.app[keys.REALTIME]
