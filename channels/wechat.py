@@ -3,8 +3,12 @@
 Inbound, the platform calls our webhook: a GET to verify the URL (we answer ``echostr``), then
 a POST of XML per user message. Every request carries ``timestamp`` and ``nonce`` and is signed
 with the shared token. In plaintext mode the signature does not cover the body, so "safe" mode
-(AES-encrypted body, ``msg_signature`` over the ciphertext) is the one to use in production;
-WeCom is always encrypted. XML is parsed with defusedxml and DTDs are refused outright.
+(AES-encrypted body, ``msg_signature`` over the ciphertext) is the one to use in production.
+"Compatible" mode is treated like safe mode: the platform sends the encrypted part there too,
+and a POST without it (or without ``msg_signature``) is refused, so a captured URL cannot be
+downgraded to the unsigned plaintext fields. WeCom is always encrypted. In every mode a signed
+``(timestamp, nonce)`` is good for one request only (``check_replay``, see channels.replay).
+XML is parsed with defusedxml and DTDs are refused outright.
 
 Outbound, replies go either inside the HTTP response (a "passive reply", only within 5 s, built
 by ``passive_reply_for``) or through the customer-service API with an access token that one
@@ -39,6 +43,7 @@ from channels.base import (
     PayloadTooLarge,
     too_long_hint,
 )
+from channels.replay import MemoryReplayCache, ReplayCache, fingerprint
 from channels.wechat_crypto import (
     CryptoError,
     MessageCrypto,
@@ -121,7 +126,7 @@ class _WeChatBase:
 
     def __init__(self, *, name: str, token: str, receive_id: str, encoding_aes_key: str | None,
                  api_base: str, language: str, max_body: int, max_age_s: float,
-                 timeout_s: float, max_chars: int) -> None:
+                 timeout_s: float, max_chars: int, replay: ReplayCache | None) -> None:
         if not token:
             raise ValueError("token is required")
         self.name = name
@@ -130,6 +135,7 @@ class _WeChatBase:
         self.api_base = api_base.rstrip("/")
         self.max_body = max_body
         self.max_age_s = max_age_s
+        self.replay: ReplayCache = replay if replay is not None else MemoryReplayCache()
         self.hint = TEXT_ONLY.get(language, TEXT_ONLY["zh"])
         self.max_chars = max_chars
         self.too_long = too_long_hint(max_chars, language if language in TEXT_ONLY else "zh")
@@ -163,6 +169,18 @@ class _WeChatBase:
             self._check(given, timestamp, nonce, encrypt)
         else:
             self._check(q.get("signature"), timestamp, nonce)
+
+    async def check_replay(self, request: InboundRequest, now: float) -> None:
+        """After ``verify``: refuse a signed (timestamp, nonce) already used by another request.
+        The platform's retries repeat the request exactly and pass."""
+        q = request.query
+        timestamp = _required(q, "timestamp", _DIGITS, Forbidden)
+        nonce = _required(q, "nonce", _NONCE, Forbidden)
+        claimed = await self.replay.claim(
+            f"{self.name}:{timestamp}:{nonce}", fingerprint(request.method, q, request.body),
+            int(timestamp) + self.max_age_s, now)
+        if not claimed:
+            raise Forbidden("timestamp and nonce were already used by another request")
 
     def _verify_url(self, q: Mapping[str, str], timestamp: str, nonce: str) -> None:
         self._check(q.get("signature"), timestamp, nonce)
@@ -358,7 +376,7 @@ class WeChatAdapter(_WeChatBase):
                  encoding_aes_key: str | None = None, api_base: str = "https://api.weixin.qq.com",
                  mode: Mode = "plain", language: str = "zh", max_body: int = 64 * 1024,
                  max_age_s: float = 300, timeout_s: float = 10,
-                 max_chars: int = MAX_TEXT_CHARS) -> None:
+                 max_chars: int = MAX_TEXT_CHARS, replay: ReplayCache | None = None) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}")
         if mode != "plain" and not encoding_aes_key:
@@ -366,15 +384,16 @@ class WeChatAdapter(_WeChatBase):
         super().__init__(name=name, token=token, receive_id=app_id,
                          encoding_aes_key=encoding_aes_key, api_base=api_base,
                          language=language, max_body=max_body, max_age_s=max_age_s,
-                         timeout_s=timeout_s, max_chars=max_chars)
+                         timeout_s=timeout_s, max_chars=max_chars, replay=replay)
         self.app_id = app_id
         self.mode = mode
         self._app_secret = app_secret
 
     def is_encrypted(self, request: InboundRequest) -> bool:
-        if self.mode == "compatible":  # both kinds arrive: the query says which one this is
-            return request.query.get("encrypt_type", "").lower() == "aes"
-        return self.mode == "safe"
+        # Compatible mode sends the encrypted part next to the plaintext one: we verify and
+        # read only the encrypted part. Trusting a missing ``encrypt_type=aes`` would let
+        # anyone holding one signed URL post any plaintext body under it.
+        return self.mode != "plain"
 
     def _default_encrypt(self) -> bool:
         return self.mode == "safe"
@@ -396,13 +415,14 @@ class WeComAdapter(_WeChatBase):
                  agent_id: int | str, encoding_aes_key: str,
                  api_base: str = "https://qyapi.weixin.qq.com", language: str = "zh",
                  max_body: int = 64 * 1024, max_age_s: float = 300,
-                 timeout_s: float = 10, max_chars: int = MAX_TEXT_CHARS) -> None:
+                 timeout_s: float = 10, max_chars: int = MAX_TEXT_CHARS,
+                 replay: ReplayCache | None = None) -> None:
         if not encoding_aes_key:
             raise ValueError("WeCom needs the EncodingAESKey")
         super().__init__(name=name, token=token, receive_id=corp_id,
                          encoding_aes_key=encoding_aes_key, api_base=api_base,
                          language=language, max_body=max_body, max_age_s=max_age_s,
-                         timeout_s=timeout_s, max_chars=max_chars)
+                         timeout_s=timeout_s, max_chars=max_chars, replay=replay)
         self.corp_id = corp_id
         self.agent_id = int(agent_id)
         self._corp_secret = corp_secret

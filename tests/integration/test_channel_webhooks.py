@@ -152,3 +152,64 @@ async def test_overlong_slack_message_is_answered_and_never_routed(
     assert "too long" in calls[0][1]["text"] and "50 characters" in calls[0][1]["text"]
     with db.session() as s:  # neither stored nor sent to the assistant
         assert s.scalar(select(func.count()).select_from(Turn)) == 0
+
+
+async def wechat_hub(aiohttp_client, aiohttp_server, tmp_path, db: Database,
+                     mode: str) -> tuple[list[dict], TestClient]:
+    sent: list[dict] = []
+
+    async def rasa(request: web.Request) -> web.Response:
+        sent.append(await request.json())
+        return web.json_response([{"recipient_id": "x", "text": "好的"}])
+
+    fake = web.Application()
+    fake.router.add_post("/webhooks/rest/webhook", rasa)
+    server = await aiohttp_server(fake)
+    base = f"http://127.0.0.1:{server.port}"
+    settings = make_settings(tmp_path, rasa_url=base, wechat_token=TOKEN, wechat_app_id=APP_ID,
+                             wechat_app_secret="s", wechat_aes_key=AES_KEY, wechat_mode=mode,
+                             wechat_api_base=base)
+    return sent, await aiohttp_client(create_app(settings, db))
+
+
+def text_xml(sender: str, content: str, msg_id: str, ts: str) -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{sender}]]>"
+            f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+
+
+def plain_url(ts: str, nonce: str) -> str:
+    sig = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()
+    return f"/channels/wechat/webhook?signature={sig}&timestamp={ts}&nonce={nonce}&openid=o1"
+
+
+async def test_captured_plaintext_url_cannot_be_replayed_with_another_body(
+        aiohttp_client, aiohttp_server, tmp_path, db: Database) -> None:
+    sent, client = await wechat_hub(aiohttp_client, aiohttp_server, tmp_path, db, "plain")
+    ts = str(int(time.time()))
+    url = plain_url(ts, "n1")
+    first = await client.post(url, data=text_xml("oCustomer", "在吗", "1", ts).encode())
+    assert first.status == 200
+    again = await client.post(url, data=text_xml("oCustomer", "在吗", "1", ts).encode())
+    assert again.status == 200  # WeChat's retry: same URL, same body
+    forged = await client.post(url, data=text_xml("oVictim", "取消订单100123", "2", ts).encode())
+    assert forged.status == 403
+    assert len(sent) == 1  # one turn reached the assistant, the forged one never did
+    assert "取消订单100123" not in json.dumps(sent, ensure_ascii=False)
+
+
+async def test_compatible_mode_refuses_plaintext_posts(
+        aiohttp_client, aiohttp_server, tmp_path, db: Database) -> None:
+    sent, client = await wechat_hub(aiohttp_client, aiohttp_server, tmp_path, db,
+                                    "compatible")
+    ts = str(int(time.time()))
+    resp = await client.post(plain_url(ts, "n2"),
+                             data=text_xml("oVictim", "取消订单100123", "3", ts).encode())
+    assert resp.status == 403 and sent == []
+    # what WeChat really sends in compatible mode, encrypted part included, is answered
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    body = crypto.encrypt_message(text_xml("oCustomer", "在吗", "4", ts), "n3", ts)
+    msg_sig = body.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    url = plain_url(ts, "n3") + f"&encrypt_type=aes&msg_signature={msg_sig}"
+    ok = await client.post(url, data=body.encode())
+    assert ok.status == 200 and len(sent) == 1

@@ -43,7 +43,11 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     inbound = InboundRequest(request.method, dict(request.query),
                              {k.lower(): v for k, v in request.headers.items()},
                              await request.read())
-    adapter.verify(inbound, time.time())
+    now = time.time()
+    adapter.verify(inbound, now)
+    check_replay = getattr(adapter, "check_replay", None)
+    if check_replay is not None:  # WeChat / WeCom: a signed nonce is good for one request
+        await check_replay(inbound, now)
     parsed = adapter.parse(inbound)
     if parsed.response is not None:
         return web.Response(body=parsed.response, content_type=parsed.content_type)

@@ -202,10 +202,64 @@ def test_unsigned_plaintext_fields_next_to_encrypt_are_ignored() -> None:
     assert (parsed.message.sender_id, parsed.message.text) == (OPENID, "你好 hello")
 
 
-def test_compatible_mode_takes_both_kinds() -> None:
-    adapter = oa("compatible")
-    assert accept(adapter, plain_post(message_xml())).message is not None
-    assert accept(adapter, safe_post(message_xml())).message is not None
+def test_compatible_mode_reads_the_encrypted_part() -> None:
+    # what the platform sends in compatible mode: the plaintext fields AND the encrypted part
+    plain_fields = message_xml().split("</ToUserName>", 1)[1][:-len("</xml>")]
+    parsed = accept(oa("compatible"), safe_post(message_xml(), outer=plain_fields))
+    assert parsed.message is not None and parsed.message.text == "你好 hello"
+
+
+@pytest.mark.parametrize("mode", ["compatible", "safe"])
+def test_encrypted_modes_cannot_be_downgraded_to_plaintext(mode: str) -> None:
+    adapter = oa(mode)
+    forged = message_xml(sender="oAttacker", body="<Content>cancel order 100123</Content>"
+                                                  "<MsgId>666</MsgId>")
+    # a plaintext post signed the old way (that signature does not cover the body)
+    with pytest.raises(Forbidden):
+        adapter.verify(plain_post(forged), NOW)
+    # a captured encrypted URL, with or without encrypt_type / msg_signature, and a
+    # plaintext body (no <Encrypt>): refused before anything is read
+    captured = safe_post(message_xml())
+    for drop in (set(), {"encrypt_type"}, {"encrypt_type", "msg_signature"},
+                 {"msg_signature"}):
+        query = {k: v for k, v in captured.query.items() if k not in drop}
+        with pytest.raises((Forbidden, InvalidPayload)):
+            adapter.verify(InboundRequest("POST", query, {}, forged.encode()), NOW)
+
+
+async def replay(adapter: WeChatAdapter | WeComAdapter, request: InboundRequest,
+           now: float = NOW + 5) -> None:
+    adapter.verify(request, now)
+    await adapter.check_replay(request, now)
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+async def test_a_signed_nonce_is_good_for_one_request(mode: str) -> None:
+    adapter = oa(mode)
+    post = plain_post if mode == "plain" else safe_post
+    first = post(message_xml())
+    await replay(adapter, first)
+    await replay(adapter, first, NOW + 60)  # the platform's retry repeats it exactly: passes
+    other = post(message_xml(sender="oAttacker"))  # same timestamp and nonce, another body
+    if mode == "plain":  # its old-style signature does not cover the body: verify passes...
+        adapter.verify(other, NOW + 5)
+    with pytest.raises(Forbidden):  # ...the replay cache does not
+        await replay(adapter, other)
+    with pytest.raises(Forbidden):  # nor another query under the same signed pair
+        await replay(adapter, InboundRequest(
+            "POST", {**first.query, "openid": "oAttacker"}, {}, first.body))
+    await replay(adapter, post(message_xml(), nonce="98765"))  # a fresh nonce is a new request
+
+
+async def test_wecom_nonces_are_good_for_one_request() -> None:
+    adapter = wecom()
+    xml = message_xml(sender="zhangsan", to=CORP_ID,
+                      body="<Content>hi</Content><MsgId>1</MsgId>")
+    await replay(adapter, wecom_post(xml))
+    with pytest.raises(Forbidden):
+        await replay(adapter, wecom_post(xml.replace("hi", "refund")))
+    other_app = wecom()  # each adapter has its own cache unless given a shared one
+    await replay(other_app, wecom_post(xml.replace("hi", "refund")))
 
 
 def test_wecom_encrypted_text_message() -> None:
@@ -468,19 +522,19 @@ def test_wecom_passive_reply_decrypts_with_wechatpy() -> None:
     assert xmltodict.parse(inner)["xml"]["Content"] == "好的"
 
 
-def test_passive_reply_for_follows_the_request() -> None:
-    adapter = oa("compatible")
+def test_passive_reply_for_follows_the_mode() -> None:
     msg = IncomingMessage("wechat", OPENID, "hi", "1", {"to": GH})
     messages = [{"text": "Which one?", "buttons": [{"title": "Refund"}, {"title": "Track"}]},
                 {"text": "Or ask an agent."}]
-    plain = adapter.passive_reply_for(msg, messages, plain_post(message_xml()))
+    plain = oa().passive_reply_for(msg, messages, plain_post(message_xml()))
     assert plain is not None
     assert fromstring(plain).findtext("Content") == \
         "Which one?\n1. Refund\n2. Track\n\nOr ask an agent."
-    encrypted = adapter.passive_reply_for(msg, messages, safe_post(message_xml()))
-    assert encrypted is not None and b"<Encrypt>" in encrypted
+    for mode in ("compatible", "safe"):
+        encrypted = oa(mode).passive_reply_for(msg, messages, safe_post(message_xml()))
+        assert encrypted is not None and b"<Encrypt>" in encrypted
     too_long = [{"text": "字" * 700}]  # 2100 bytes: goes through the API in parts instead
-    assert adapter.passive_reply_for(msg, too_long, plain_post(message_xml())) is None
+    assert oa().passive_reply_for(msg, too_long, plain_post(message_xml())) is None
 
 
 # ---- outbound ----------------------------------------------------------------------------
