@@ -16,6 +16,7 @@ from bot.hub import keys
 from bot.hub.audit_trail import audit_middleware
 from bot.hub.channel_registry import build_channels
 from bot.hub.errors import error_middleware
+from bot.hub.headers import security_headers
 from bot.hub.housekeeping import refresh_profiles_forever
 from bot.hub.housekeeping import run_forever as housekeeping
 from bot.hub.outbound import Outbound
@@ -51,15 +52,6 @@ from knowledge.retriever import IndexStore
 log = logging.getLogger(__name__)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    resp = await handler(request)
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    return resp
-
-
 def _warm_redactor(db: Database, mode: str) -> Redactor:
     """Loads spaCy and jieba before the first customer; brand names are not people."""
     with db.session() as s:
@@ -70,9 +62,9 @@ def _warm_redactor(db: Database, mode: str) -> Redactor:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, security_headers, auth_middleware,
-                                       audit_middleware],
+    app = web.Application(middlewares=[error_middleware, auth_middleware, audit_middleware],
                           client_max_size=256 * 1024)
+    app.on_response_prepare.append(security_headers(settings))
     app[keys.SETTINGS] = settings
     app[keys.DB] = db or Database(settings.db_url())
     app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)

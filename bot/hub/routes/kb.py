@@ -169,8 +169,7 @@ async def help_page(request: web.Request) -> web.Response:
     page = (f"<!doctype html><html lang='{a.language}'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(a.title)}</title><link rel='stylesheet' "
-            "href='/static/kefu.css'></head><body class='help-page'><main "
-            "style='max-width:720px;margin:2rem auto;padding:0 1rem;line-height:1.6'>"
-            f"<h1>{html.escape(a.title)}</h1><div style='white-space:pre-wrap'>"
+            "href='/static/kefu.css'></head><body class='help-page'><main>"
+            f"<h1>{html.escape(a.title)}</h1><div class='help-body'>"
             f"{html.escape(a.body)}</div></main></body></html>")
     return web.Response(text=page, content_type="text/html")
