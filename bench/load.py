@@ -100,18 +100,22 @@ class HubWebsocket:
 
 
 class RasaRest:
-    """Rasa's own REST channel (the bare baseline)."""
+    """Rasa's own REST channel (the bare baseline, and Kefu's Rasa without the hub: that one
+    needs Kefu's ``token``)."""
 
     name = "rest"
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base_url: str,
+                 token: str | None = None) -> None:
         self.http, self.url = http, f"{base_url}/webhooks/rest/webhook"
+        self.params = {"token": token} if token else None
 
     async def open(self, sender: str) -> None:
         return None
 
     async def send(self, sender: str, text: str, message_id: str) -> str:
-        async with self.http.post(self.url, json={"sender": sender, "message": text}) as resp:
+        async with self.http.post(self.url, json={"sender": sender, "message": text},
+                                  params=self.params) as resp:
             if resp.status != 200:
                 return f"error:http {resp.status}"
             return _status(await resp.json(), None)

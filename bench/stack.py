@@ -95,7 +95,8 @@ def cpu_now(roots: dict[str, int]) -> dict[str, float]:
 
 async def load_phase(kefu_url: str, bare_url: str, kefu_rasa_url: str, levels: list[int],
                      duration_s: float, lines: list[Line], orders: list[OrderRef],
-                     roots: dict[str, int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                     roots: dict[str, int], kefu_rasa_token: str
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector,
@@ -119,8 +120,8 @@ async def load_phase(kefu_url: str, bare_url: str, kefu_rasa_url: str, levels: l
                       f"turns  p50 {row['p50']} ms  p95 {row['p95']} ms  "
                       f"{row['throughput_tps']} turns/s  errors {row['errors']}", flush=True)
         # Rasa + actions without the hub, one customer: what the hub adds at level 1
-        results, wall = await run_level(RasaRest(http, kefu_rasa_url), 1, duration_s / 2, lines,
-                                        orders, "direct")
+        results, wall = await run_level(RasaRest(http, kefu_rasa_url, kefu_rasa_token), 1,
+                                        duration_s / 2, lines, orders, "direct")
         direct = summarize(results, wall)
     return runs, {"p50": direct["p50"], "p95": direct["p95"], "n": direct["answered"]}
 
@@ -173,7 +174,8 @@ def run(levels: list[int], duration_s: float, out: Path, name: str,
             sampler = MemorySampler(up.roots()).start()
             runs, direct = asyncio.run(load_phase(settings.hub_url(), up.bare_url,
                                                   settings.rasa_url, levels, duration_s, lines,
-                                                  orders, up.roots()))
+                                                  orders, up.roots(),
+                                                  up.settings.rasa_auth_token()))
             print("Timing components...", flush=True)
             os.environ.update(settings_env(up.settings))  # the actions' helpers read these
             get_settings.cache_clear()

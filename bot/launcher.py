@@ -49,8 +49,18 @@ def training_fingerprint(root: Path = REPO_ROOT) -> str:
 INFERENCE_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def stack_secrets(settings: Settings) -> dict[str, str]:
+    """The shared secrets every process of the stack needs, resolved once (from the settings,
+    else the files in data_dir) and passed in the environment, never on a command line:
+    Rasa checks ``KEFU_RASA_TOKEN`` (bot/rasa_run.py) and sends ``KEFU_ACTION_TOKEN`` to the
+    action server (endpoints.yml), which checks it (actions/server_auth.py)."""
+    return {"KEFU_RASA_TOKEN": settings.rasa_auth_token(),
+            "KEFU_ACTION_TOKEN": settings.action_auth_token()}
+
+
 def rasa_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(stack_secrets(settings))
     env.update({
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -150,7 +160,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def warm_up_actions(port: int) -> None:
+def warm_up_actions(port: int, token: str) -> None:
     """Have the action server load its models now rather than on the first customer turn."""
     body = {"next_action": "action_kefu_warm_up", "sender_id": "kefu-warm-up",
             "tracker": {"sender_id": "kefu-warm-up", "slots": {}, "events": [],
@@ -160,7 +170,8 @@ def warm_up_actions(port: int) -> None:
             "domain": {}, "version": "3.6.21"}
     req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook",
                                  data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          "X-Kefu-Action-Token": token})
     try:
         with urllib.request.urlopen(req, timeout=300) as resp:
             resp.read()
@@ -180,6 +191,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
     stack = Stack()
     env = dict(os.environ)
     env.update(settings_env(settings))
+    env.update(stack_secrets(settings))
     # bot.rasa_run: `rasa run` with a fix for its per-response JSON-schema cost
     rasa_cmd = [str(rasa_venv / "bin" / "python"), "-m", "bot.rasa_run", "run",
                 "--model", str(model), "--endpoints", "endpoints.yml",
@@ -194,7 +206,7 @@ def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
                     {**INFERENCE_THREADS, **env, "SANIC_HOST": "127.0.0.1"}, log_dir)
         stack.start("hub", [python, "-m", "bot.cli", "hub"], env, log_dir)
         wait_http(f"http://127.0.0.1:{settings.action_port}/health", stack, 120, "action server")
-        warm_up_actions(settings.action_port)
+        warm_up_actions(settings.action_port, settings.action_auth_token())
         wait_http(f"http://127.0.0.1:{settings.hub_port}/health", stack, 60, "hub")
         if before_rasa is not None:
             before_rasa()

@@ -67,7 +67,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app.on_response_prepare.append(security_headers(settings))
     app[keys.SETTINGS] = settings
     app[keys.DB] = db or Database(settings.db_url())
-    app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    app[keys.RASA] = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
+                                settings.rasa_auth_token())
     app[keys.REALTIME] = realtime = Realtime()
     app[keys.ROUTER] = router = ConversationRouter(
         app[keys.DB], app[keys.RASA], reply_wait_s=settings.reply_wait_s,

@@ -1,5 +1,6 @@
 """Client for Rasa's REST channel. It tells apart 'not delivered' (safe to retry) from
-'delivered, outcome unknown' (a retry could answer twice)."""
+'delivered, outcome unknown' (a retry could answer twice). Every call carries the shared
+``?token=`` that Rasa requires (bot/rasa_run.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ class RasaFailed(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, timeout_s: float, token: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, connect=3)
+        self._params = {"token": token}
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -39,7 +41,7 @@ class RasaClient:
         url = f"{self.base_url}/webhooks/rest/webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
         try:
-            async with self.session.post(url, json=body) as resp:
+            async with self.session.post(url, json=body, params=self._params) as resp:
                 if resp.status >= 500:
                     raise RasaFailed(f"Rasa answered {resp.status}")
                 if resp.status >= 400:
@@ -47,6 +49,8 @@ class RasaClient:
                 data = await resp.json()
         except aiohttp.ClientConnectorError as e:
             raise RasaUnavailable(str(e)) from e
+        except aiohttp.ClientResponseError as e:  # its repr has the URL, and so the token
+            raise RasaFailed(f"{type(e).__name__}: {e.status} {e.message}") from e
         except (TimeoutError, aiohttp.ClientError) as e:
             raise RasaFailed(repr(e)) from e
         if not isinstance(data, list):
@@ -55,7 +59,7 @@ class RasaClient:
 
     async def healthy(self) -> bool:
         try:
-            async with self.session.get(f"{self.base_url}/",
+            async with self.session.get(f"{self.base_url}/", params=self._params,
                                         timeout=aiohttp.ClientTimeout(total=2)) as resp:
                 return resp.status == 200
         except (TimeoutError, aiohttp.ClientError):
