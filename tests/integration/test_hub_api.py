@@ -130,7 +130,7 @@ async def test_a_redelivery_does_not_mark_the_first_delivery_as_duplicate(
             await asyncio.sleep(0.2)
             return [{"recipient_id": sender, "text": "hello!"}]
 
-    router = ConversationRouter(db, SlowRasa("http://unused", 5))
+    router = ConversationRouter(db, SlowRasa("http://unused", 5, "unused-token"))
     msg = IncomingMessage("slack", "T1:U1", "hi", "Ev-9")
     first, second = await asyncio.gather(router.handle(msg), router.handle(msg))
     assert (first.duplicate, second.duplicate) == (False, True)
